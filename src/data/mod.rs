@@ -1,0 +1,1 @@
+//! Data sets from folders: scanning, labels, splits, feature cache.

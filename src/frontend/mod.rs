@@ -1,0 +1,1 @@
+//! The hand-crafted front end: one file per stage, presets, and the pipeline.

@@ -1,0 +1,19 @@
+//! Neural-network core: the [`Layer`] trait, layers, losses, optimizers and
+//! initialisers, with hand-written forward and backward passes on ndarray.
+//!
+//! `nn` knows nothing of audio; front-end stages implement [`Layer`] too.
+
+pub mod gradcheck;
+pub mod layer;
+
+pub use layer::{Ctx, Layer, Mode, Param};
+
+/// The one generator type used for every random choice (init, dropout,
+/// shuffling, dither, splits). Seed it with [`rng_from_seed`].
+pub type Rng = rand_xoshiro::Xoshiro256PlusPlus;
+
+/// A generator seeded from a `u64`: the same seed gives the same numbers.
+pub fn rng_from_seed(seed: u64) -> Rng {
+    use rand::SeedableRng;
+    Rng::seed_from_u64(seed)
+}

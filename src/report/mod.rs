@@ -1,0 +1,1 @@
+//! Reports: Markdown, JSON and a self-contained HTML page with SVG plots.

@@ -1,0 +1,1 @@
+//! Training: mini-batch loop, early stopping, metrics, checkpoints.
