@@ -10,7 +10,9 @@
 mod error;
 pub mod labels;
 pub mod scan;
+pub mod split;
 
 pub use error::DataError;
 pub use labels::{ItemLabel, LabelSource};
 pub use scan::{Dataset, Item, AUDIO_EXTENSIONS};
+pub use split::{stratified_holdout, Fold, Split};
