@@ -9,10 +9,12 @@
 
 mod error;
 pub mod labels;
+pub mod length;
 pub mod scan;
 pub mod split;
 
 pub use error::DataError;
 pub use labels::{ItemLabel, LabelSource};
+pub use length::{Align, LengthPolicy, Pad, SpeechDetectOptions};
 pub use scan::{Dataset, Item, AUDIO_EXTENSIONS};
 pub use split::{stratified_holdout, Fold, Split};
