@@ -70,6 +70,19 @@ pub enum DataError {
     /// A split leaves its training or its test side empty.
     #[error("split `{split}` leaves the {side} set empty")]
     EmptySide { split: String, side: &'static str },
+    /// A cache entry could not be written.
+    #[error("{path}: writing cached features: {source}")]
+    CacheWrite {
+        path: PathBuf,
+        #[source]
+        source: ndarray_npy::WriteNpyError,
+    },
+    /// A configuration could not be turned into JSON for the cache key.
+    #[error("configuration to JSON: {source}")]
+    ConfigJson {
+        #[source]
+        source: serde_json::Error,
+    },
     /// A numeric option is out of range.
     #[error("{field} = {value}: {reason}")]
     BadOption {

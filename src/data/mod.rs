@@ -7,12 +7,14 @@
 //! them to a common length with [`length`]. Nothing here decodes audio:
 //! functions that need samples take them as arguments.
 
+pub mod cache;
 mod error;
 pub mod labels;
 pub mod length;
 pub mod scan;
 pub mod split;
 
+pub use cache::{canonical_json, CacheStats, FeatureCache};
 pub use error::DataError;
 pub use labels::{ItemLabel, LabelSource};
 pub use length::{Align, LengthPolicy, Pad, SpeechDetectOptions};
