@@ -126,7 +126,7 @@ impl FromStr for Split {
                     "expected none, fsdd, random[:FRACTION], speakers:A,B, loso[:K] or manifest",
                 )),
             };
-        split.validate().map_err(|reason| err(reason))?;
+        split.validate().map_err(err)?;
         Ok(split)
     }
 }
