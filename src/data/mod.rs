@@ -7,6 +7,7 @@
 //! them to a common length with [`length`]. Nothing here decodes audio:
 //! functions that need samples take them as arguments.
 
+pub mod augment;
 pub mod cache;
 mod error;
 pub mod labels;
