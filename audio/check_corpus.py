@@ -8,6 +8,7 @@ folds. Needs numpy, librosa and scikit-learn:
 
     python3 audio/check_corpus.py audio/digits
 """
+import glob, os, sys, numpy as np, librosa
 from sklearn.linear_model import LogisticRegression
 from sklearn.neural_network import MLPClassifier
 from sklearn.preprocessing import StandardScaler
