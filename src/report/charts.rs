@@ -8,8 +8,8 @@
 //! with it, and crowded axis labels are thinned to every k-th.
 
 use super::svg::{
-    axes, axes_with_x_ticks, colour_bar, heatmap_cells, legend, series_colour, text_width,
-    truncate, Anchor, LegendEntry, Palette, Rect, Scale, Svg,
+    axes, axes_with_x_ticks, colour_bar, heatmap_cells, heatmap_image, legend, series_colour,
+    text_width, truncate, Anchor, LegendEntry, Palette, Rect, Scale, Svg,
 };
 
 /// One line of a [`LineChart`].
@@ -254,6 +254,9 @@ pub struct HeatmapChart {
     pub area: (f64, f64),
     /// Draw row 0 at the bottom (spectrogram style) instead of the top.
     pub row0_at_bottom: bool,
+    /// Draw the cells as one embedded PNG instead of SVG rectangles (for
+    /// big matrices; cell annotations still work).
+    pub raster: bool,
 }
 
 /// Renders a heatmap with row/column labels and a colour bar.
@@ -276,8 +279,9 @@ pub fn heatmap_chart(c: &HeatmapChart) -> String {
         .iter()
         .map(|l| text_width(l, 10.0))
         .fold(0.0, f64::max);
-    // Column labels stand upright when they are wider than a cell.
-    let rotate_cols = col_label_w > cell_w * 0.95;
+    // Column labels stand upright when they are wider than a cell and few
+    // (class names); many narrow columns (frames) get thinned instead.
+    let rotate_cols = col_label_w > cell_w * 0.95 && col_labels.len() <= 30;
     let col_band = if col_labels.is_empty() {
         4.0
     } else if rotate_cols {
@@ -315,14 +319,25 @@ pub fn heatmap_chart(c: &HeatmapChart) -> String {
             r#" font-weight="bold""#,
         );
     }
-    heatmap_cells(
-        &mut svg,
-        area,
-        &c.matrix,
-        c.palette,
-        range,
-        c.row0_at_bottom,
-    );
+    if c.raster {
+        heatmap_image(
+            &mut svg,
+            area,
+            &c.matrix,
+            c.palette,
+            range,
+            c.row0_at_bottom,
+        );
+    } else {
+        heatmap_cells(
+            &mut svg,
+            area,
+            &c.matrix,
+            c.palette,
+            range,
+            c.row0_at_bottom,
+        );
+    }
     svg.rect(area, "none", r##" stroke="#333" stroke-width="0.5""##);
     if c.annotate {
         annotate_cells(&mut svg, area, c, range, (cell_w, cell_h));
@@ -343,7 +358,11 @@ pub fn heatmap_chart(c: &HeatmapChart) -> String {
         svg.text(area.x - 5.0, y, label, 10.0, Anchor::End);
     }
     // Column labels, thinned to fit their width (or 12 px when upright).
-    let needed = if rotate_cols { 12.0 } else { col_label_w + 6.0 };
+    let needed = if rotate_cols {
+        12.0
+    } else {
+        col_label_w + 14.0
+    };
     let every_col = ((needed / cell_w).ceil() as usize).max(1);
     let below = area.y + area.h;
     for (j, label) in col_labels
@@ -510,6 +529,7 @@ mod tests {
             annotate: true,
             area: (60.0, 60.0),
             row0_at_bottom: false,
+            raster: false,
         };
         let out = heatmap_chart(&c);
         assert!(balanced(&out));
@@ -534,6 +554,7 @@ mod tests {
             annotate: true,
             area: (50.0, 50.0),
             row0_at_bottom: true,
+            raster: false,
         };
         assert!(balanced(&heatmap_chart(&c)));
     }

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 
 use super::charts::{heatmap_chart, line_chart, HeatmapChart, LineChart, Series};
-use super::model::{ConfigResult, DeepVsFatRow, ExampleFeatures, RunResult};
+use super::model::{ConfigResult, DeepVsFatRow, ExampleFeatures, FeatureScaling, RunResult};
 use super::summary::summed_confusion;
 use super::svg::{series_colour, LegendEntry, Palette};
 
@@ -59,7 +59,7 @@ pub fn learning_curves(config: &ConfigResult) -> (String, String) {
     let mut acc = LineChart::new("accuracy", "epoch", "accuracy (%)");
     acc.y_range = Some((0.0, 100.0));
     for c in [&mut loss, &mut acc] {
-        c.width = 330.0;
+        c.width = 272.0;
         c.plot_height = 150.0;
         c.integer_x = true;
         c.legend = curve_legend(&config.runs);
@@ -112,6 +112,7 @@ pub fn confusion(config: &ConfigResult, classes: &[String]) -> String {
         annotate: true,
         area: (side, side),
         row0_at_bottom: false,
+        raster: false,
     })
 }
 
@@ -126,7 +127,7 @@ pub fn filterbank(
     learned: &[Vec<f32>],
 ) -> String {
     let mut c = LineChart::new(title, "frequency (Hz)", "weight");
-    c.width = 620.0;
+    c.width = 760.0;
     c.plot_height = 200.0;
     let hz = |n_bins: usize, b: usize| {
         if n_bins < 2 {
@@ -165,7 +166,7 @@ pub fn filterbank(
             dash: Some("3 2".into()),
         },
         LegendEntry {
-            label: "learned (one colour per filter)".into(),
+            label: "learned (a colour per filter)".into(),
             colour: series_colour(0).into(),
             dash: None,
         },
@@ -271,6 +272,7 @@ pub fn matrix_pair(
             annotate: false,
             area: (cell * cols, cell * rows),
             row0_at_bottom: false,
+            raster: true,
             matrix: m,
         })
     };
@@ -292,13 +294,25 @@ pub fn features(example: &ExampleFeatures) -> String {
                 .collect()
         })
         .collect();
+    let transposed = match example.scaling {
+        FeatureScaling::Global => transposed,
+        FeatureScaling::PerDim => transposed.iter().map(|row| standardise(row)).collect(),
+    };
     let m = downsample(&transposed, 48, 120);
     let range = robust_range(&m);
     let rows = m.len().max(1) as f64;
     let cols = m.iter().map(Vec::len).max().unwrap_or(1).max(1) as f64;
     let height = (rows * 4.0).clamp(60.0, 150.0);
     heatmap_chart(&HeatmapChart {
-        title: format!("{} ({frames} frames × {dims})", example.label),
+        title: match example.scaling {
+            FeatureScaling::Global => format!("{} ({frames} frames × {dims})", example.label),
+            FeatureScaling::PerDim => {
+                format!(
+                    "{} ({frames} frames × {dims}, each dim standardised)",
+                    example.label
+                )
+            }
+        },
         row_labels: index_labels(m.len(), dims),
         col_labels: index_labels(cols as usize, frames),
         x_label: "frame".into(),
@@ -308,6 +322,7 @@ pub fn features(example: &ExampleFeatures) -> String {
         annotate: false,
         area: (420.0, height),
         row0_at_bottom: true,
+        raster: true,
         matrix: m,
     })
 }
@@ -346,6 +361,25 @@ pub fn deep_vs_fat(rows: &[DeepVsFatRow]) -> String {
         });
     }
     line_chart(&c)
+}
+
+/// `row` minus its mean, over its standard deviation (NaN ignored; a
+/// constant row becomes zeros).
+fn standardise(row: &[f32]) -> Vec<f32> {
+    let finite: Vec<f64> = row
+        .iter()
+        .filter(|v| v.is_finite())
+        .map(|&v| v as f64)
+        .collect();
+    let stats = super::summary::MeanStd::of(&finite);
+    let std = if stats.std.is_finite() && stats.std > 0.0 {
+        stats.std
+    } else {
+        1.0
+    };
+    row.iter()
+        .map(|&v| ((v as f64 - stats.mean) / std) as f32)
+        .collect()
 }
 
 /// Labels for `n` display rows/columns covering `original` items: the first
@@ -430,6 +464,16 @@ mod tests {
         assert!(downsample(&[], 4, 4).is_empty());
         let all_nan = downsample(&[vec![f32::NAN]], 1, 1);
         assert!(all_nan[0][0].is_nan());
+    }
+
+    #[test]
+    fn standardise_gives_zero_mean_unit_std() {
+        let z = standardise(&[1.0, 2.0, 3.0, f32::NAN]);
+        assert_eq!(z[1], 0.0);
+        // 1e-6: f32 rounding of (3 - 2) / 1.
+        assert!((z[2] - 1.0).abs() < 1e-6, "{z:?}");
+        assert!(z[3].is_nan());
+        assert_eq!(standardise(&[4.0, 4.0]), vec![0.0, 0.0]);
     }
 
     #[test]

@@ -40,7 +40,6 @@ figcaption { font-size: 0.9em; font-weight: 600; margin: 4px 0; overflow-wrap: a
 .card { border: 1px solid #e3e3e3; border-radius: 6px; padding: 6px 8px; }
 .note { color: #555; font-size: 0.9em; max-width: 900px; }
 svg { display: block; max-width: 100%; height: auto; }
-svg text { fill: #222; }
 pre { background: #f6f8fa; border: 1px solid #e1e4e8; padding: 8px 10px; overflow-x: auto; font-size: 0.85em; max-width: 100%; }
 details { margin: 0.4em 0; }
 summary { cursor: pointer; font-weight: 600; }
@@ -201,12 +200,23 @@ fn speaker_table(title: &str, note: &str, t: &SpeakerTable) -> String {
     head.extend(t.speakers.iter().map(|s| escape(s)));
     head.push("Mean".into());
     head.push("Worst".into());
+    let means = t
+        .rows
+        .iter()
+        .flat_map(|r| r.cells.iter())
+        .filter(|c| c.n > 0)
+        .map(|c| c.mean);
+    let finite: Vec<f64> = means.filter(|v| v.is_finite()).collect();
+    let range = (
+        finite.iter().copied().fold(f64::INFINITY, f64::min),
+        finite.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+    );
     let body: Vec<Vec<String>> = t
         .rows
         .iter()
         .map(|row| {
             let mut cells = vec![td_class("name", &row.config)];
-            cells.extend(row.cells.iter().map(|c| shaded_cell(c)));
+            cells.extend(row.cells.iter().map(|c| shaded_cell(c, range)));
             cells.push(td_class("best", &pct(row.mean)));
             cells.push(td(&pct(row.worst)));
             cells
@@ -220,15 +230,19 @@ fn speaker_table(title: &str, note: &str, t: &SpeakerTable) -> String {
     )
 }
 
-/// A percentage cell tinted by its value (pale for low, blue for high).
-fn shaded_cell(c: &MeanStd) -> String {
+/// A percentage cell tinted by where its value lies in the table's range
+/// `lo..hi`: the worst cell white, the best a light blue, so differences
+/// show while the text stays dark and readable.
+fn shaded_cell(c: &MeanStd, (lo, hi): (f64, f64)) -> String {
     if c.n == 0 {
         return td("–");
     }
-    let t = if c.mean.is_finite() {
-        c.mean.clamp(0.0, 1.0) * 0.55
-    } else {
+    let t = if !c.mean.is_finite() {
         f64::NAN
+    } else if hi > lo {
+        (c.mean - lo) / (hi - lo) * 0.45
+    } else {
+        0.2
     };
     let bg = Palette::Blues.hex(t);
     format!(
@@ -373,16 +387,24 @@ fn features(r: &Report) -> String {
     if r.example_features.is_empty() {
         return String::new();
     }
-    let mut out = String::from("<p class=\"note\">Time runs left to right, feature dimension 0 at the bottom; colours span each image's 1st to 99th percentile.</p>\n<div class=\"grid\">\n");
+    let mut out = String::from("<p class=\"note\">Time runs left to right, feature dimension 0 at the bottom; colours span each image's 1st to 99th percentile.</p>\n");
+    // One group per utterance, in order of first appearance.
+    let mut utterances: Vec<&str> = Vec::new();
     for e in &r.example_features {
-        let _ = write!(
-            out,
-            "<figure><figcaption>{}</figcaption>{}</figure>\n",
-            escape(&e.utterance),
-            figures::features(e)
-        );
+        if !utterances.contains(&e.utterance.as_str()) {
+            utterances.push(&e.utterance);
+        }
     }
-    out.push_str("</div>\n");
+    for u in utterances {
+        if !u.is_empty() {
+            let _ = writeln!(out, "<h3>{}</h3>", escape(u));
+        }
+        out.push_str("<div class=\"grid\">\n");
+        for e in r.example_features.iter().filter(|e| e.utterance == u) {
+            out.push_str(&figures::features(e));
+        }
+        out.push_str("</div>\n");
+    }
     out
 }
 
@@ -398,7 +420,7 @@ fn deep_vs_fat(r: &Report) -> String {
                 td_class("name", &d.name),
                 td(&d.depth.to_string()),
                 td(&d.width.to_string()),
-                td(&d.activation),
+                td_class("text", &d.activation),
                 td(&count(d.params)),
                 td(&pct_mean_std(&MeanStd {
                     mean: d.accuracy_mean,

@@ -38,6 +38,7 @@ pub mod machine;
 pub mod markdown;
 pub mod model;
 mod nan_serde;
+pub mod png;
 pub mod summary;
 pub mod svg;
 pub mod synthetic;
@@ -48,7 +49,8 @@ use std::path::{Path, PathBuf};
 
 pub use model::{
     AblationRow, ConfigResult, DataSummary, DeepVsFatRow, EpochRecord, ExampleFeatures,
-    HeldOutResult, LearnedStage, Machine, Report, RunResult, SkippedFile, StageData, Throughput,
+    FeatureScaling, HeldOutResult, LearnedStage, Machine, Report, RunResult, SkippedFile,
+    StageData, Throughput,
 };
 
 /// Errors while writing or reading a report.

@@ -277,6 +277,22 @@ pub struct ExampleFeatures {
     /// `(frames, dims)` feature matrix.
     #[serde(deserialize_with = "nan_serde::matrix_f32")]
     pub features: Vec<Vec<f32>>,
+    /// How the image's colours are scaled. Default: [`FeatureScaling::Global`].
+    #[serde(default)]
+    pub scaling: FeatureScaling,
+}
+
+/// How a feature image maps values to colours.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureScaling {
+    /// One colour range for the whole image (1st to 99th percentile): right
+    /// for spectra and filterbank energies, whose levels are comparable.
+    #[default]
+    Global,
+    /// Each dimension standardised over time first: right for cepstra, where
+    /// c0 (energy) would otherwise use the whole colour range.
+    PerDim,
 }
 
 /// One network of the deep-versus-fat comparison.

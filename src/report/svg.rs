@@ -127,6 +127,20 @@ impl Svg {
         );
     }
 
+    /// An embedded image (a `data:` URI) stretched over `r`, drawn with
+    /// hard pixel edges so heatmap cells stay crisp when scaled.
+    pub fn image(&mut self, r: Rect, data_uri: &str) {
+        let _ = writeln!(
+            self.body,
+            r#"<image x="{:.1}" y="{:.1}" width="{:.1}" height="{:.1}" preserveAspectRatio="none" style="image-rendering:pixelated" href="{}"/>"#,
+            r.x,
+            r.y,
+            r.w,
+            r.h,
+            escape(data_uri)
+        );
+    }
+
     /// A straight line.
     pub fn line(&mut self, x1: f64, y1: f64, x2: f64, y2: f64, stroke: &str, width: f64) {
         let _ = writeln!(
@@ -382,6 +396,17 @@ pub fn tick_label(v: f64, step: f64) -> String {
     format!("{v:.decimals$}")
 }
 
+/// A label for a power of ten: "0.01", "1", "100", or "1e-4" / "1e5" when
+/// the plain form would be long.
+pub fn decade_label(v: f64) -> String {
+    let e = v.log10().round() as i32;
+    match e {
+        -3..=-1 => format!("{v:.prec$}", prec = (-e) as usize),
+        0..=4 => format!("{v:.0}"),
+        _ => format!("1e{e}"),
+    }
+}
+
 /// Colours for pictures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Palette {
@@ -470,7 +495,16 @@ pub fn axes(svg: &mut Svg, plot: Rect, xs: &Scale, ys: &Scale, x_label: &str, y_
     let x_ticks: Vec<(f64, String)> = xs
         .ticks(max_x_ticks)
         .into_iter()
-        .map(|v| (v, tick_label(v, x_step)))
+        .map(|v| {
+            (
+                v,
+                if xs.log {
+                    decade_label(v)
+                } else {
+                    tick_label(v, x_step)
+                },
+            )
+        })
         .collect();
     axes_with_x_ticks(svg, plot, xs, ys, &x_ticks, x_label, y_label);
 }
@@ -539,7 +573,7 @@ pub fn legend(svg: &mut Svg, x: f64, y: f64, max_width: f64, entries: &[LegendEn
     let mut cx = x;
     let mut cy = y;
     for e in entries {
-        let label = truncate(&e.label, 28);
+        let label = truncate(&e.label, 40);
         let w = 24.0 + text_width(&label, 10.0) + 12.0;
         if cx > x && cx + w > x + max_width {
             cx = x;
@@ -599,10 +633,45 @@ pub fn heatmap_cells(
     }
 }
 
+/// Like [`heatmap_cells`], but as one embedded PNG with a pixel per cell:
+/// far smaller for big matrices. Ragged rows are padded with NaN (grey).
+pub fn heatmap_image(
+    svg: &mut Svg,
+    area: Rect,
+    matrix: &[Vec<f64>],
+    palette: Palette,
+    range: (f64, f64),
+    row0_at_bottom: bool,
+) {
+    let rows = matrix.len();
+    let cols = matrix.iter().map(Vec::len).max().unwrap_or(0);
+    if rows == 0 || cols == 0 {
+        return;
+    }
+    let span = if range.1 > range.0 {
+        range.1 - range.0
+    } else {
+        1.0
+    };
+    let mut rgb = Vec::with_capacity(rows * cols * 3);
+    for r in 0..rows {
+        let row = &matrix[if row0_at_bottom { rows - 1 - r } else { r }];
+        for j in 0..cols {
+            let v = row.get(j).copied().unwrap_or(f64::NAN);
+            let (red, green, blue) = palette.rgb((v - range.0) / span);
+            rgb.extend_from_slice(&[red, green, blue]);
+        }
+    }
+    svg.image(area, &super::png::data_uri(cols as u32, rows as u32, &rgb));
+}
+
+/// Colour steps (rectangles) in a [`colour_bar`].
+pub const COLOUR_BAR_STEPS: usize = 32;
+
 /// A vertical colour bar for `range` in `area`, labelled at its ends and
 /// middle.
 pub fn colour_bar(svg: &mut Svg, area: Rect, palette: Palette, range: (f64, f64)) {
-    const STEPS: usize = 32;
+    const STEPS: usize = COLOUR_BAR_STEPS;
     let h = area.h / STEPS as f64;
     for k in 0..STEPS {
         let t = (k as f64 + 0.5) / STEPS as f64;
@@ -671,6 +740,11 @@ mod tests {
         assert_eq!(tick_label(4000.0, 1000.0), "4000");
         assert_eq!(tick_label(1e-6, 1e-6), "1e-6");
         assert!(nice_ticks(0.0, f64::NAN, 5).is_empty());
+        let labels: Vec<String> = [1e-4, 1e-2, 1.0, 100.0, 1e5]
+            .iter()
+            .map(|&v| decade_label(v))
+            .collect();
+        assert_eq!(labels, vec!["1e-4", "0.01", "1", "100", "1e5"]);
     }
 
     #[test]
@@ -723,6 +797,32 @@ mod tests {
             false,
         );
         assert_eq!(svg.finish().matches("<rect").count(), 4);
+    }
+
+    #[test]
+    fn heatmap_image_is_one_embedded_png() {
+        let mut svg = Svg::new(10.0, 10.0, "h");
+        let m = vec![vec![0.0, 1.0], vec![2.0]];
+        heatmap_image(
+            &mut svg,
+            Rect {
+                x: 0.0,
+                y: 0.0,
+                w: 8.0,
+                h: 8.0,
+            },
+            &m,
+            Palette::Blues,
+            (0.0, 2.0),
+            true,
+        );
+        let out = svg.finish();
+        assert_eq!(out.matches("<image").count(), 1);
+        assert!(
+            out.contains("href=\"data:image/png;base64,iVBORw0KGgo"),
+            "{out}"
+        );
+        assert!(!out.contains("<rect"));
     }
 
     #[test]

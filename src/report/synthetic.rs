@@ -15,7 +15,8 @@ use rand::RngExt;
 
 use super::model::{
     AblationRow, ConfigResult, DataSummary, DeepVsFatRow, EpochRecord, ExampleFeatures,
-    HeldOutResult, LearnedStage, Machine, Report, RunResult, SkippedFile, StageData, Throughput,
+    FeatureScaling, HeldOutResult, LearnedStage, Machine, Report, RunResult, SkippedFile,
+    StageData, Throughput,
 };
 use crate::nn::{rng_from_seed, Rng};
 
@@ -374,11 +375,13 @@ fn example_features(rng: &mut Rng) -> Vec<ExampleFeatures> {
             label: "MFCC (kaldi)".into(),
             utterance: utterance.clone(),
             features: mfcc,
+            scaling: FeatureScaling::PerDim,
         },
         ExampleFeatures {
             label: "log-mel".into(),
             utterance: utterance.clone(),
             features: logmel.clone(),
+            scaling: FeatureScaling::Global,
         },
         ExampleFeatures {
             label: "learned filterbank (mel init)".into(),
@@ -391,6 +394,7 @@ fn example_features(rng: &mut Rng) -> Vec<ExampleFeatures> {
                         .collect()
                 })
                 .collect(),
+            scaling: FeatureScaling::Global,
         },
     ]
 }
