@@ -1,0 +1,477 @@
+//! Where an utterance's label (and speaker, take, split) comes from.
+//!
+//! Four sources, chosen by [`LabelSource`] in the configuration:
+//!
+//! - **Folder** (Speech Commands layout `DIR/<label>/*.wav`): the label is the
+//!   name of the file's *parent* directory, so `DIR/train/yes/a.wav` is "yes".
+//!   When the file stem looks like Speech Commands' `<speaker>_nohash_<take>`,
+//!   speaker and take are taken from it too; otherwise they stay unknown.
+//! - **FileName** (FSDD layout `{label}_{speaker}_{take}.wav`): the stem must be
+//!   three `_`-separated fields, the last a non-negative integer.
+//! - **Regex**: a regular expression with a named group `label` and optional
+//!   groups `speaker`, `take` and `split`, searched (not anchored: add `^`/`$`
+//!   yourself) in the path relative to the data root, written with `/`
+//!   separators so folder parts can be captured.
+//! - **Manifest**: a CSV file with a header naming the columns `path` and
+//!   `label`, optionally `speaker`, `take` and `split`, in any order. Paths are
+//!   relative to the manifest's directory. Fields may be double-quoted.
+//!
+//! [`LabelSource::Auto`] (the default) picks FileName when *every* audio file's
+//! name matches the FSDD pattern, and Folder otherwise: a folder of FSDD files
+//! needs no configuration, and one odd file name falls back to the layout that
+//! does not depend on names.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use regex::Regex;
+use serde::{Deserialize, Serialize};
+
+use super::DataError;
+
+/// How labels are derived; see the module docs. Serialised with a `kind` tag,
+/// e.g. `{ kind = "regex", pattern = "^(?P<label>\\w+)/(?P<speaker>\\w+)-" }`.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LabelSource {
+    /// FSDD file names if every file matches, else sub-folder names.
+    /// Default: it needs no configuration for the two common layouts.
+    #[default]
+    Auto,
+    /// Parent directory name (Speech Commands layout).
+    Folder,
+    /// `{label}_{speaker}_{take}` file stem (FSDD layout).
+    FileName,
+    /// Named groups `label` (required), `speaker`, `take`, `split`.
+    Regex { pattern: String },
+    /// CSV manifest `path,label[,speaker][,take][,split]` with a header line.
+    Manifest { path: PathBuf },
+}
+
+/// What a label source says about one file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ItemLabel {
+    pub label: String,
+    pub speaker: Option<String>,
+    pub take: Option<String>,
+    /// The manifest's (or regex's) split column, e.g. "train" or "test".
+    pub split: Option<String>,
+}
+
+/// A [`LabelSource`] made ready to use: regex compiled, manifest loaded.
+#[derive(Debug, Clone)]
+pub enum Labeler {
+    Folder,
+    FileName,
+    Regex(Regex),
+    /// Manifest rows keyed by absolute (manifest-dir-joined) path, in file order.
+    Manifest {
+        path: PathBuf,
+        rows: Vec<(PathBuf, ItemLabel)>,
+        index: HashMap<PathBuf, usize>,
+    },
+}
+
+impl Labeler {
+    /// Builds a labeler. `Auto` must be resolved first (see
+    /// [`resolve_auto`]); passing it here resolves to `Folder`.
+    ///
+    /// # Errors
+    /// A regex that does not compile or lacks the `label` group; a manifest
+    /// that cannot be read or parsed.
+    pub fn new(source: &LabelSource) -> Result<Self, DataError> {
+        match source {
+            LabelSource::Auto | LabelSource::Folder => Ok(Labeler::Folder),
+            LabelSource::FileName => Ok(Labeler::FileName),
+            LabelSource::Regex { pattern } => {
+                let re = Regex::new(pattern).map_err(|e| DataError::BadRegex {
+                    pattern: pattern.clone(),
+                    source: Box::new(e),
+                })?;
+                if !re.capture_names().any(|n| n == Some("label")) {
+                    return Err(DataError::MissingGroup {
+                        pattern: pattern.clone(),
+                        group: "label",
+                    });
+                }
+                Ok(Labeler::Regex(re))
+            }
+            LabelSource::Manifest { path } => {
+                let text =
+                    std::fs::read_to_string(path).map_err(|e| DataError::io(path.clone(), e))?;
+                let base = path.parent().unwrap_or(Path::new("."));
+                let rows = parse_manifest(&text, path, base)?;
+                let index = rows
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (p, _))| (p.clone(), i))
+                    .collect();
+                Ok(Labeler::Manifest {
+                    path: path.clone(),
+                    rows,
+                    index,
+                })
+            }
+        }
+    }
+
+    /// Labels one file. `rel_path` is relative to the data root, `path` is the
+    /// full path (used by the manifest). The error is a human-readable reason
+    /// for skipping the file.
+    pub fn label(&self, path: &Path, rel_path: &Path) -> Result<ItemLabel, String> {
+        match self {
+            Labeler::Folder => label_from_folder(rel_path),
+            Labeler::FileName => label_from_file_name(rel_path),
+            Labeler::Regex(re) => label_from_regex(re, rel_path),
+            Labeler::Manifest { rows, index, .. } => index
+                .get(path)
+                .map(|&i| rows[i].1.clone())
+                .ok_or_else(|| "not listed in the manifest".to_string()),
+        }
+    }
+}
+
+/// Resolves [`LabelSource::Auto`] for a list of relative paths: `FileName`
+/// when every stem matches the FSDD pattern (and there is at least one file),
+/// `Folder` otherwise. Other sources are returned unchanged.
+pub fn resolve_auto(source: &LabelSource, rel_paths: &[PathBuf]) -> LabelSource {
+    match source {
+        LabelSource::Auto => {
+            let all_fsdd =
+                !rel_paths.is_empty() && rel_paths.iter().all(|p| label_from_file_name(p).is_ok());
+            if all_fsdd {
+                LabelSource::FileName
+            } else {
+                LabelSource::Folder
+            }
+        }
+        other => other.clone(),
+    }
+}
+
+fn stem(rel_path: &Path) -> Result<&str, String> {
+    rel_path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .ok_or_else(|| "file name is not valid UTF-8".to_string())
+}
+
+/// FSDD: `{label}_{speaker}_{take}`, take a non-negative integer.
+pub fn label_from_file_name(rel_path: &Path) -> Result<ItemLabel, String> {
+    let stem = stem(rel_path)?;
+    let parts: Vec<&str> = stem.split('_').collect();
+    let bad = || format!("file name {stem:?} is not {{label}}_{{speaker}}_{{take}}");
+    if parts.len() != 3 || parts.iter().any(|p| p.is_empty()) {
+        return Err(bad());
+    }
+    if parts[2].parse::<u32>().is_err() {
+        return Err(bad());
+    }
+    Ok(ItemLabel {
+        label: parts[0].to_string(),
+        speaker: Some(parts[1].to_string()),
+        take: Some(parts[2].to_string()),
+        split: None,
+    })
+}
+
+/// Speech Commands: label = parent directory; speaker and take from a
+/// `<speaker>_nohash_<take>` stem when present.
+pub fn label_from_folder(rel_path: &Path) -> Result<ItemLabel, String> {
+    let parent = rel_path
+        .parent()
+        .and_then(|p| p.file_name())
+        .ok_or_else(|| "file is not inside a label folder".to_string())?;
+    let label = parent
+        .to_str()
+        .ok_or_else(|| "folder name is not valid UTF-8".to_string())?;
+    let mut item = ItemLabel {
+        label: label.to_string(),
+        ..ItemLabel::default()
+    };
+    if let Ok(stem) = stem(rel_path) {
+        if let Some((speaker, take)) = stem.split_once("_nohash_") {
+            if !speaker.is_empty() && !take.is_empty() {
+                item.speaker = Some(speaker.to_string());
+                item.take = Some(take.to_string());
+            }
+        }
+    }
+    Ok(item)
+}
+
+/// Regex with named groups, searched in the `/`-separated relative path.
+pub fn label_from_regex(re: &Regex, rel_path: &Path) -> Result<ItemLabel, String> {
+    let text = slash_path(rel_path).ok_or_else(|| "path is not valid UTF-8".to_string())?;
+    let caps = re
+        .captures(&text)
+        .ok_or_else(|| format!("path {text:?} does not match the label regex"))?;
+    let group = |name: &str| caps.name(name).map(|m| m.as_str().to_string());
+    let label = group("label")
+        .filter(|l| !l.is_empty())
+        .ok_or_else(|| format!("path {text:?}: the regex's `label` group is empty"))?;
+    Ok(ItemLabel {
+        label,
+        speaker: group("speaker").filter(|s| !s.is_empty()),
+        take: group("take").filter(|s| !s.is_empty()),
+        split: group("split").filter(|s| !s.is_empty()),
+    })
+}
+
+/// A relative path as a `/`-separated string (platform independent).
+pub fn slash_path(rel_path: &Path) -> Option<String> {
+    let parts: Option<Vec<&str>> = rel_path
+        .components()
+        .map(|c| c.as_os_str().to_str())
+        .collect();
+    parts.map(|p| p.join("/"))
+}
+
+/// Splits one CSV line into fields; `"` quotes a field, `""` inside quotes is
+/// a literal quote. Returns `None` for an unterminated quote.
+fn split_csv_line(line: &str) -> Option<Vec<String>> {
+    let mut fields = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                field.push('"');
+                chars.next();
+            }
+            (true, '"') => quoted = false,
+            (true, _) => field.push(c),
+            (false, '"') if field.trim().is_empty() => {
+                field.clear();
+                quoted = true;
+            }
+            (false, ',') => fields.push(std::mem::take(&mut field)),
+            (false, _) => field.push(c),
+        }
+    }
+    if quoted {
+        return None;
+    }
+    fields.push(field);
+    Some(fields.into_iter().map(|f| f.trim().to_string()).collect())
+}
+
+/// Parses manifest text. Rows are keyed by `base.join(path)`.
+fn parse_manifest(
+    text: &str,
+    manifest: &Path,
+    base: &Path,
+) -> Result<Vec<(PathBuf, ItemLabel)>, DataError> {
+    let err = |line: usize, reason: String| DataError::Manifest {
+        path: manifest.to_path_buf(),
+        line,
+        reason,
+    };
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
+        .filter(|(_, l)| !l.trim().is_empty());
+    let (header_no, header) = lines
+        .next()
+        .ok_or_else(|| err(1, "empty manifest (a header line is required)".into()))?;
+    let header = split_csv_line(header.trim_start_matches('\u{feff}'))
+        .ok_or_else(|| err(header_no, "unterminated quote".into()))?;
+    let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
+    let path_col = column("path")
+        .ok_or_else(|| err(header_no, format!("header {header:?} has no `path` column")))?;
+    let label_col = column("label").ok_or_else(|| {
+        err(
+            header_no,
+            format!("header {header:?} has no `label` column"),
+        )
+    })?;
+    let (speaker_col, take_col, split_col) = (column("speaker"), column("take"), column("split"));
+
+    let mut rows = Vec::new();
+    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
+    for (no, line) in lines {
+        let fields = split_csv_line(line).ok_or_else(|| err(no, "unterminated quote".into()))?;
+        if fields.len() != header.len() {
+            return Err(err(
+                no,
+                format!("{} fields, the header has {}", fields.len(), header.len()),
+            ));
+        }
+        let optional = |col: Option<usize>| {
+            col.map(|c| fields[c].clone())
+                .filter(|value| !value.is_empty())
+        };
+        if fields[path_col].is_empty() {
+            return Err(err(no, "empty path".into()));
+        }
+        if fields[label_col].is_empty() {
+            return Err(err(no, format!("empty label for {:?}", fields[path_col])));
+        }
+        let path = base.join(&fields[path_col]);
+        if let Some(first) = seen.insert(path.clone(), no) {
+            return Err(err(
+                no,
+                format!("{:?} already listed on line {first}", fields[path_col]),
+            ));
+        }
+        rows.push((
+            path,
+            ItemLabel {
+                label: fields[label_col].clone(),
+                speaker: optional(speaker_col),
+                take: optional(take_col),
+                split: optional(split_col),
+            },
+        ));
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fsdd_names_give_label_speaker_and_take() {
+        let item = label_from_file_name(Path::new("sub/7_george_12.wav")).unwrap();
+        assert_eq!(item.label, "7");
+        assert_eq!(item.speaker.as_deref(), Some("george"));
+        assert_eq!(item.take.as_deref(), Some("12"));
+        for bad in ["7_george.wav", "7_george_x.wav", "7__1.wav", "a_b_c_1.wav"] {
+            assert!(label_from_file_name(Path::new(bad)).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn folder_label_is_the_parent_and_speech_commands_stems_give_speakers() {
+        let item = label_from_folder(Path::new("train/yes/0a7c2a8d_nohash_1.wav")).unwrap();
+        assert_eq!(item.label, "yes");
+        assert_eq!(item.speaker.as_deref(), Some("0a7c2a8d"));
+        assert_eq!(item.take.as_deref(), Some("1"));
+        let plain = label_from_folder(Path::new("no/clip.wav")).unwrap();
+        assert_eq!(plain.label, "no");
+        assert_eq!(plain.speaker, None);
+        assert!(label_from_folder(Path::new("top.wav")).is_err());
+    }
+
+    #[test]
+    fn regex_groups_are_read_from_the_slash_path() {
+        let source = LabelSource::Regex {
+            pattern: r"^(?P<speaker>[a-z]+)/(?P<label>\w+)-(?P<take>\d+)\.wav$".into(),
+        };
+        let labeler = Labeler::new(&source).unwrap();
+        let item = labeler
+            .label(Path::new("/x/ann/yes-3.wav"), Path::new("ann/yes-3.wav"))
+            .unwrap();
+        assert_eq!(item.label, "yes");
+        assert_eq!(item.speaker.as_deref(), Some("ann"));
+        assert_eq!(item.take.as_deref(), Some("3"));
+        let miss = labeler.label(Path::new("/x/a.wav"), Path::new("a.wav"));
+        assert!(miss.unwrap_err().contains("does not match"));
+    }
+
+    #[test]
+    fn regex_without_label_group_or_invalid_is_an_error() {
+        let no_label = LabelSource::Regex {
+            pattern: "(?P<speaker>x)".into(),
+        };
+        assert!(matches!(
+            Labeler::new(&no_label),
+            Err(DataError::MissingGroup { group: "label", .. })
+        ));
+        let invalid = LabelSource::Regex {
+            pattern: "(?P<label>".into(),
+        };
+        assert!(matches!(
+            Labeler::new(&invalid),
+            Err(DataError::BadRegex { .. })
+        ));
+    }
+
+    #[test]
+    fn manifest_columns_in_any_order_with_quotes() {
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("list.csv");
+        std::fs::write(
+            &manifest,
+            "split,label,path,speaker\ntest,yes,\"a, b.wav\",ann\ntrain,\"no\",c/d.wav,\n",
+        )
+        .unwrap();
+        let labeler = Labeler::new(&LabelSource::Manifest {
+            path: manifest.clone(),
+        })
+        .unwrap();
+        let full = dir.path().join("a, b.wav");
+        let item = labeler.label(&full, Path::new("a, b.wav")).unwrap();
+        assert_eq!(item.label, "yes");
+        assert_eq!(item.speaker.as_deref(), Some("ann"));
+        assert_eq!(item.split.as_deref(), Some("test"));
+        let second = labeler
+            .label(&dir.path().join("c/d.wav"), Path::new("c/d.wav"))
+            .unwrap();
+        assert_eq!(second.speaker, None, "an empty speaker field is unknown");
+        assert!(labeler
+            .label(&dir.path().join("other.wav"), Path::new("other.wav"))
+            .is_err());
+    }
+
+    #[test]
+    fn malformed_manifests_name_the_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases = [
+            ("path,speaker\na.wav,x\n", 1, "label"),
+            ("path,label\na.wav\n", 2, "fields"),
+            ("path,label\na.wav,yes\n\na.wav,no\n", 4, "already listed"),
+            ("path,label\n\"a.wav,yes\n", 2, "quote"),
+            ("", 1, "empty"),
+        ];
+        for (text, line_no, needle) in cases {
+            let manifest = dir.path().join("m.csv");
+            std::fs::write(&manifest, text).unwrap();
+            match Labeler::new(&LabelSource::Manifest { path: manifest }) {
+                Err(DataError::Manifest { line, reason, .. }) => {
+                    assert_eq!(line, line_no, "{text:?}: {reason}");
+                    assert!(reason.contains(needle), "{text:?}: {reason}");
+                }
+                other => panic!("{text:?}: expected a manifest error, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn auto_picks_fsdd_only_when_every_file_matches() {
+        let fsdd = vec![PathBuf::from("0_a_0.wav"), PathBuf::from("1_b_3.wav")];
+        assert_eq!(
+            resolve_auto(&LabelSource::Auto, &fsdd),
+            LabelSource::FileName
+        );
+        let mixed = vec![PathBuf::from("0_a_0.wav"), PathBuf::from("yes/x.wav")];
+        assert_eq!(
+            resolve_auto(&LabelSource::Auto, &mixed),
+            LabelSource::Folder
+        );
+        assert_eq!(resolve_auto(&LabelSource::Auto, &[]), LabelSource::Folder);
+        assert_eq!(
+            resolve_auto(&LabelSource::Folder, &fsdd),
+            LabelSource::Folder
+        );
+    }
+
+    #[test]
+    fn label_source_round_trips_through_toml() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Wrap {
+            labels: LabelSource,
+        }
+        let original = Wrap {
+            labels: LabelSource::Regex {
+                pattern: "(?P<label>.)".into(),
+            },
+        };
+        let text = toml::to_string(&original).unwrap();
+        assert!(text.contains("kind = \"regex\""), "{text}");
+        assert_eq!(toml::from_str::<Wrap>(&text).unwrap(), original);
+    }
+}

@@ -1,0 +1,623 @@
+//! Train/test splits of a [`Dataset`].
+//!
+//! Every split yields a list of [`Fold`]s (one for simple splits, one per
+//! held-out speaker group for leave-one-speaker-out), each holding sorted
+//! item indices. Index lists are sorted rather than shuffled: shuffling for
+//! training belongs to the trainer, and sorted lists are easy to compare.
+//!
+//! CLI strings ([`Split::from_str`]):
+//!
+//! | string | meaning |
+//! | --- | --- |
+//! | `none` | everything is training data, no test set |
+//! | `fsdd` | FSDD's official split: takes 0-4 are test |
+//! | `random` / `random:0.2` | stratified random, that test fraction (default 0.2), seeded |
+//! | `speakers:george,jackson` | the named speakers are test, the rest train |
+//! | `loso` | one fold per speaker, that speaker held out |
+//! | `loso:5` | 5 folds, speakers shuffled (seeded) and dealt round-robin |
+//! | `manifest` | the manifest's `split` column (`train`, `test`, `valid`) |
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+use rand::seq::SliceRandom;
+use serde::{Deserialize, Serialize};
+
+use super::{DataError, Dataset};
+use crate::nn::Rng;
+
+/// How to split; see the module docs. Serialised with a `kind` tag.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Split {
+    /// Train on everything (no test set). Default: the `train` command
+    /// without `--split` uses the whole folder.
+    #[default]
+    None,
+    /// FSDD's official split: takes 0-4 test.
+    Fsdd,
+    /// Stratified random split with this test fraction in (0, 1).
+    Random { test_fraction: f64 },
+    /// The named speakers form the test set.
+    Speakers { test: Vec<String> },
+    /// Leave-one-speaker-out: one fold per speaker, or `folds` folds of
+    /// speaker groups when given.
+    Loso { folds: Option<usize> },
+    /// The manifest's split column.
+    Manifest,
+}
+
+/// One train/test partition, as sorted item indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    /// E.g. "fsdd", "random:0.2", "loso:george".
+    pub name: String,
+    pub train: Vec<usize>,
+    /// Validation items named by the data (manifest `valid` rows); usually
+    /// empty, and the trainer carves its own from `train`.
+    pub valid: Vec<usize>,
+    pub test: Vec<usize>,
+    /// Speakers whose items are all in `test` (speaker splits only).
+    pub test_speakers: Vec<String>,
+}
+
+/// FSDD's official split puts takes `0..=FSDD_LAST_TEST_TAKE` in the test set.
+pub const FSDD_LAST_TEST_TAKE: u32 = 4;
+
+impl fmt::Display for Split {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Split::None => write!(f, "none"),
+            Split::Fsdd => write!(f, "fsdd"),
+            Split::Random { test_fraction } => write!(f, "random:{test_fraction}"),
+            Split::Speakers { test } => write!(f, "speakers:{}", test.join(",")),
+            Split::Loso { folds: None } => write!(f, "loso"),
+            Split::Loso { folds: Some(k) } => write!(f, "loso:{k}"),
+            Split::Manifest => write!(f, "manifest"),
+        }
+    }
+}
+
+impl FromStr for Split {
+    type Err = DataError;
+
+    fn from_str(value: &str) -> Result<Self, DataError> {
+        let err = |reason: &str| DataError::ParseSplit {
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        let (kind, arg) = match value.split_once(':') {
+            Some((k, a)) => (k.trim(), Some(a.trim())),
+            None => (value.trim(), None),
+        };
+        let split =
+            match (kind, arg) {
+                ("none" | "all", None) => Split::None,
+                ("fsdd", None) => Split::Fsdd,
+                ("manifest", None) => Split::Manifest,
+                ("random", None) => Split::Random { test_fraction: 0.2 },
+                ("random", Some(a)) => {
+                    let test_fraction: f64 = a
+                        .parse()
+                        .map_err(|_| err("the test fraction is not a number"))?;
+                    Split::Random { test_fraction }
+                }
+                ("speakers", Some(a)) => {
+                    let test: Vec<String> = a
+                        .split(',')
+                        .map(|s| s.trim().to_string())
+                        .filter(|s| !s.is_empty())
+                        .collect();
+                    Split::Speakers { test }
+                }
+                ("loso", None) => Split::Loso { folds: None },
+                ("loso", Some(a)) => {
+                    let k: usize = a
+                        .parse()
+                        .map_err(|_| err("the fold count is not an integer"))?;
+                    Split::Loso { folds: Some(k) }
+                }
+                ("speakers", None) => return Err(err("name the test speakers: speakers:a,b")),
+                (_, Some(_)) if ["none", "all", "fsdd", "manifest"].contains(&kind) => {
+                    return Err(err("this split takes no argument"))
+                }
+                _ => return Err(err(
+                    "expected none, fsdd, random[:FRACTION], speakers:A,B, loso[:K] or manifest",
+                )),
+            };
+        split.validate().map_err(err)?;
+        Ok(split)
+    }
+}
+
+impl Split {
+    /// Checks the split's own parameters (not the data).
+    fn validate(&self) -> Result<(), &'static str> {
+        match self {
+            Split::Random { test_fraction } if !(*test_fraction > 0.0 && *test_fraction < 1.0) => {
+                Err("the test fraction must be in (0, 1)")
+            }
+            Split::Speakers { test } if test.is_empty() => Err("no test speakers named"),
+            Split::Loso { folds: Some(k) } if *k < 2 => Err("at least 2 folds are needed"),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the split yields several folds (cross-validation).
+    pub fn is_cross_validation(&self) -> bool {
+        matches!(self, Split::Loso { .. })
+    }
+
+    /// Partitions `data` into folds. `rng` is used by `random` and `loso:K`
+    /// only; the others are deterministic by construction.
+    ///
+    /// # Errors
+    /// Invalid parameters; items lacking a field the split needs (take,
+    /// speaker, split column) or with an unusable value; unknown test
+    /// speakers; a train or test side that ends up empty.
+    pub fn folds(&self, data: &Dataset, rng: &mut Rng) -> Result<Vec<Fold>, DataError> {
+        self.validate().map_err(|reason| DataError::ParseSplit {
+            value: self.to_string(),
+            reason: reason.to_string(),
+        })?;
+        let name = self.to_string();
+        let all: Vec<usize> = (0..data.items.len()).collect();
+        let folds = match self {
+            Split::None => vec![fold(name, all, Vec::new(), Vec::new(), Vec::new())],
+            Split::Fsdd => vec![fsdd(data, name)?],
+            Split::Random { test_fraction } => {
+                let (train, test) = stratified_holdout(&all, &data.targets(), *test_fraction, rng);
+                vec![fold(name, train, Vec::new(), test, Vec::new())]
+            }
+            Split::Speakers { test } => {
+                let speakers = item_speakers(data, &name)?;
+                let known = data.speakers();
+                let unknown: Vec<String> = test
+                    .iter()
+                    .filter(|s| !known.contains(s))
+                    .cloned()
+                    .collect();
+                if !unknown.is_empty() {
+                    return Err(DataError::UnknownSpeakers { unknown, known });
+                }
+                let held: BTreeSet<String> = test.iter().cloned().collect();
+                vec![speaker_fold(name, &speakers, held)]
+            }
+            Split::Loso { folds } => {
+                let speakers = item_speakers(data, &name)?;
+                let mut known = data.speakers();
+                let k = folds.unwrap_or(known.len());
+                if known.len() < 2 || known.len() < k {
+                    return Err(DataError::BadOption {
+                        field: "loso folds",
+                        value: format!("{k} folds over {} speakers", known.len()),
+                        reason: "needs at least 2 speakers and no more folds than speakers",
+                    });
+                }
+                if folds.is_some() {
+                    known.shuffle(rng);
+                }
+                (0..k)
+                    .map(|f| {
+                        let held: BTreeSet<String> =
+                            known.iter().skip(f).step_by(k).cloned().collect();
+                        let label = held.iter().cloned().collect::<Vec<_>>().join(",");
+                        speaker_fold(format!("loso:{label}"), &speakers, held)
+                    })
+                    .collect()
+            }
+            Split::Manifest => vec![manifest(data, name)?],
+        };
+        for f in &folds {
+            if f.train.is_empty() {
+                return Err(DataError::EmptySide {
+                    split: f.name.clone(),
+                    side: "training",
+                });
+            }
+            if f.test.is_empty() && *self != Split::None {
+                return Err(DataError::EmptySide {
+                    split: f.name.clone(),
+                    side: "test",
+                });
+            }
+        }
+        Ok(folds)
+    }
+}
+
+fn fold(
+    name: String,
+    train: Vec<usize>,
+    valid: Vec<usize>,
+    test: Vec<usize>,
+    test_speakers: Vec<String>,
+) -> Fold {
+    Fold {
+        name,
+        train,
+        valid,
+        test,
+        test_speakers,
+    }
+}
+
+/// Every item's speaker; an item without one is an error for speaker splits.
+fn item_speakers<'a>(data: &'a Dataset, split: &str) -> Result<Vec<&'a str>, DataError> {
+    data.items
+        .iter()
+        .map(|item| {
+            item.speaker
+                .as_deref()
+                .ok_or_else(|| DataError::MissingField {
+                    path: item.path.clone(),
+                    split: split.to_string(),
+                    field: "speaker",
+                })
+        })
+        .collect()
+}
+
+fn speaker_fold(name: String, speakers: &[&str], held: BTreeSet<String>) -> Fold {
+    let (test, train): (Vec<usize>, Vec<usize>) =
+        (0..speakers.len()).partition(|&i| held.contains(speakers[i]));
+    fold(name, train, Vec::new(), test, held.into_iter().collect())
+}
+
+fn fsdd(data: &Dataset, name: String) -> Result<Fold, DataError> {
+    let mut train = Vec::new();
+    let mut test = Vec::new();
+    for (i, item) in data.items.iter().enumerate() {
+        let take = item
+            .take
+            .as_deref()
+            .ok_or_else(|| DataError::MissingField {
+                path: item.path.clone(),
+                split: name.clone(),
+                field: "take",
+            })?;
+        let take: u32 = take.parse().map_err(|_| DataError::BadField {
+            path: item.path.clone(),
+            split: name.clone(),
+            field: "take",
+            value: take.to_string(),
+            reason: "not a non-negative integer",
+        })?;
+        if take <= FSDD_LAST_TEST_TAKE {
+            test.push(i);
+        } else {
+            train.push(i);
+        }
+    }
+    Ok(fold(name, train, Vec::new(), test, Vec::new()))
+}
+
+fn manifest(data: &Dataset, name: String) -> Result<Fold, DataError> {
+    let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, item) in data.items.iter().enumerate() {
+        let value = item
+            .split
+            .as_deref()
+            .ok_or_else(|| DataError::MissingField {
+                path: item.path.clone(),
+                split: name.clone(),
+                field: "split column",
+            })?;
+        match value.to_ascii_lowercase().as_str() {
+            "train" | "training" => train.push(i),
+            "valid" | "validation" | "val" | "dev" => valid.push(i),
+            "test" | "testing" | "eval" => test.push(i),
+            _ => {
+                return Err(DataError::BadField {
+                    path: item.path.clone(),
+                    split: name,
+                    field: "split column",
+                    value: value.to_string(),
+                    reason: "expected train, valid or test",
+                })
+            }
+        }
+    }
+    Ok(fold(name, train, valid, test, Vec::new()))
+}
+
+/// Stratified hold-out: within each class of `indices` (by `targets[i]`),
+/// shuffles with `rng` and moves `round(n_c * fraction)` items to the second
+/// list, always leaving at least one item of each class in the first. Both
+/// lists come back sorted. Also used to carve a validation set from training
+/// data.
+pub fn stratified_holdout(
+    indices: &[usize],
+    targets: &[usize],
+    fraction: f64,
+    rng: &mut Rng,
+) -> (Vec<usize>, Vec<usize>) {
+    let n_classes = indices.iter().map(|&i| targets[i] + 1).max().unwrap_or(0);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
+    for &i in indices {
+        by_class[targets[i]].push(i);
+    }
+    let mut keep = Vec::new();
+    let mut held = Vec::new();
+    for mut members in by_class {
+        members.shuffle(rng);
+        let wanted = (members.len() as f64 * fraction).round() as usize;
+        let n_held = wanted.min(members.len().saturating_sub(1));
+        held.extend_from_slice(&members[..n_held]);
+        keep.extend_from_slice(&members[n_held..]);
+    }
+    keep.sort_unstable();
+    held.sort_unstable();
+    (keep, held)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{Item, LabelSource};
+    use crate::nn::rng_from_seed;
+    use std::path::PathBuf;
+
+    const SEED: u64 = 7;
+
+    /// 3 speakers x 4 labels x 6 takes, FSDD-style.
+    fn toy() -> Dataset {
+        let mut items = Vec::new();
+        for speaker in ["ann", "bob", "cyd"] {
+            for label in 0..4 {
+                for take in 0..6 {
+                    let name = format!("{label}_{speaker}_{take}.wav");
+                    items.push(Item {
+                        path: PathBuf::from("/d").join(&name),
+                        rel_path: PathBuf::from(&name),
+                        label: label.to_string(),
+                        speaker: Some(speaker.into()),
+                        take: Some(take.to_string()),
+                        split: Some(if take == 5 { "test" } else { "train" }.into()),
+                    });
+                }
+            }
+        }
+        Dataset {
+            root: PathBuf::from("/d"),
+            label_source: LabelSource::FileName,
+            items,
+            classes: (0..4).map(|l| l.to_string()).collect(),
+            skipped: Vec::new(),
+        }
+    }
+
+    fn assert_partition(data: &Dataset, f: &Fold) {
+        let mut all: Vec<usize> = f
+            .train
+            .iter()
+            .chain(&f.valid)
+            .chain(&f.test)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        let expected: Vec<usize> = (0..data.items.len()).collect();
+        assert_eq!(
+            all, expected,
+            "{}: sides must be disjoint and cover all",
+            f.name
+        );
+    }
+
+    #[test]
+    fn cli_strings_parse_and_round_trip() {
+        for s in [
+            "none",
+            "fsdd",
+            "random:0.25",
+            "speakers:ann,bob",
+            "loso",
+            "loso:3",
+            "manifest",
+        ] {
+            let split: Split = s.parse().unwrap();
+            assert_eq!(split.to_string(), s);
+        }
+        assert_eq!(
+            "random".parse::<Split>().unwrap(),
+            Split::Random { test_fraction: 0.2 }
+        );
+        for bad in [
+            "random:1.5",
+            "random:x",
+            "speakers:",
+            "speakers",
+            "loso:1",
+            "fsdd:2",
+            "kfold",
+        ] {
+            assert!(
+                matches!(bad.parse::<Split>(), Err(DataError::ParseSplit { .. })),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn fsdd_puts_takes_zero_to_four_in_test() {
+        let data = toy();
+        let folds = Split::Fsdd.folds(&data, &mut rng_from_seed(SEED)).unwrap();
+        assert_eq!(folds.len(), 1);
+        assert_partition(&data, &folds[0]);
+        for &i in &folds[0].test {
+            let take: u32 = data.items[i].take.as_ref().unwrap().parse().unwrap();
+            assert!(take <= 4);
+        }
+        assert_eq!(
+            folds[0].train.len(),
+            12,
+            "one take (5) per speaker and label"
+        );
+    }
+
+    #[test]
+    fn fsdd_rejects_non_numeric_takes() {
+        let mut data = toy();
+        data.items[3].take = Some("x".into());
+        let err = Split::Fsdd
+            .folds(&data, &mut rng_from_seed(SEED))
+            .unwrap_err();
+        assert!(
+            matches!(err, DataError::BadField { field: "take", .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn random_split_is_stratified_disjoint_and_seeded() {
+        let data = toy();
+        let split = Split::Random {
+            test_fraction: 0.25,
+        };
+        let a = split.folds(&data, &mut rng_from_seed(SEED)).unwrap();
+        let b = split.folds(&data, &mut rng_from_seed(SEED)).unwrap();
+        let c = split.folds(&data, &mut rng_from_seed(SEED + 1)).unwrap();
+        assert_eq!(a, b, "same seed, same split");
+        assert_ne!(a[0].test, c[0].test, "another seed draws another split");
+        assert_partition(&data, &a[0]);
+        let targets = data.targets();
+        for class in 0..4 {
+            let n_test = a[0].test.iter().filter(|&&i| targets[i] == class).count();
+            // 18 items per class x 0.25 = 4.5, rounded half away from zero.
+            assert_eq!(n_test, 5, "class {class}");
+        }
+    }
+
+    #[test]
+    fn holdout_keeps_singleton_classes_in_training() {
+        let targets = [0, 1, 1];
+        let (keep, held) = stratified_holdout(&[0, 1, 2], &targets, 0.9, &mut rng_from_seed(SEED));
+        assert!(keep.contains(&0));
+        assert_eq!(held.len(), 1, "class 1 keeps one of its two items");
+    }
+
+    #[test]
+    fn named_speakers_are_held_out_and_unknown_ones_rejected() {
+        let data = toy();
+        let split: Split = "speakers:bob".parse().unwrap();
+        let folds = split.folds(&data, &mut rng_from_seed(SEED)).unwrap();
+        assert_partition(&data, &folds[0]);
+        assert!(folds[0]
+            .test
+            .iter()
+            .all(|&i| data.items[i].speaker.as_deref() == Some("bob")));
+        assert!(folds[0]
+            .train
+            .iter()
+            .all(|&i| data.items[i].speaker.as_deref() != Some("bob")));
+        assert_eq!(folds[0].test_speakers, ["bob"]);
+        let bad: Split = "speakers:bob,zed".parse().unwrap();
+        match bad.folds(&data, &mut rng_from_seed(SEED)) {
+            Err(DataError::UnknownSpeakers { unknown, known }) => {
+                assert_eq!(unknown, ["zed"]);
+                assert_eq!(known, ["ann", "bob", "cyd"]);
+            }
+            other => panic!("expected UnknownSpeakers, got {other:?}"),
+        }
+        let all: Split = "speakers:ann,bob,cyd".parse().unwrap();
+        assert!(matches!(
+            all.folds(&data, &mut rng_from_seed(SEED)),
+            Err(DataError::EmptySide {
+                side: "training",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn loso_gives_one_fold_per_speaker() {
+        let data = toy();
+        let folds = Split::Loso { folds: None }
+            .folds(&data, &mut rng_from_seed(SEED))
+            .unwrap();
+        assert_eq!(folds.len(), 3);
+        for (f, speaker) in folds.iter().zip(["ann", "bob", "cyd"]) {
+            assert_partition(&data, f);
+            assert_eq!(f.test_speakers, [speaker]);
+            assert_eq!(f.name, format!("loso:{speaker}"));
+            assert!(f
+                .train
+                .iter()
+                .all(|&i| data.items[i].speaker.as_deref() != Some(speaker)));
+        }
+    }
+
+    #[test]
+    fn grouped_loso_covers_every_speaker_once() {
+        let data = toy();
+        let folds = Split::Loso { folds: Some(2) }
+            .folds(&data, &mut rng_from_seed(SEED))
+            .unwrap();
+        assert_eq!(folds.len(), 2);
+        let mut held: Vec<String> = folds.iter().flat_map(|f| f.test_speakers.clone()).collect();
+        held.sort();
+        assert_eq!(held, ["ann", "bob", "cyd"]);
+        let too_many = Split::Loso { folds: Some(4) };
+        assert!(too_many.folds(&data, &mut rng_from_seed(SEED)).is_err());
+    }
+
+    #[test]
+    fn speaker_splits_need_speakers() {
+        let mut data = toy();
+        data.items[0].speaker = None;
+        let err = Split::Loso { folds: None }
+            .folds(&data, &mut rng_from_seed(SEED))
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DataError::MissingField {
+                    field: "speaker",
+                    ..
+                }
+            ),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn manifest_column_decides_and_bad_values_are_errors() {
+        let mut data = toy();
+        data.items[0].split = Some("valid".into());
+        let folds = Split::Manifest
+            .folds(&data, &mut rng_from_seed(SEED))
+            .unwrap();
+        assert_partition(&data, &folds[0]);
+        assert_eq!(folds[0].valid, [0]);
+        assert_eq!(folds[0].test.len(), 12);
+        data.items[1].split = Some("later".into());
+        let err = Split::Manifest
+            .folds(&data, &mut rng_from_seed(SEED))
+            .unwrap_err();
+        assert!(err.to_string().contains("later"), "{err}");
+    }
+
+    #[test]
+    fn none_trains_on_everything() {
+        let data = toy();
+        let folds = Split::None.folds(&data, &mut rng_from_seed(SEED)).unwrap();
+        assert_eq!(folds[0].train.len(), data.items.len());
+        assert!(folds[0].test.is_empty());
+    }
+
+    #[test]
+    fn split_round_trips_through_toml() {
+        #[derive(Serialize, Deserialize, PartialEq, Debug)]
+        struct Wrap {
+            split: Split,
+        }
+        let original = Wrap {
+            split: Split::Speakers {
+                test: vec!["ann".into()],
+            },
+        };
+        let text = toml::to_string(&original).unwrap();
+        assert_eq!(toml::from_str::<Wrap>(&text).unwrap(), original);
+    }
+}
