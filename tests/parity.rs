@@ -26,10 +26,14 @@ const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
 /// Samples in [-1, 1) and the rate of a 16-bit fixture WAV.
 fn read_wav(tag: &str) -> (Vec<f32>, f32) {
-    let mut r = hound::WavReader::open(format!("{FIXTURES}/speech_{tag}.wav")).expect("fixture WAV");
+    let mut r =
+        hound::WavReader::open(format!("{FIXTURES}/speech_{tag}.wav")).expect("fixture WAV");
     let spec = r.spec();
     assert_eq!((spec.channels, spec.bits_per_sample), (1, 16));
-    let x = r.samples::<i16>().map(|s| s.expect("valid sample") as f32 / 32768.0).collect();
+    let x = r
+        .samples::<i16>()
+        .map(|s| s.expect("valid sample") as f32 / 32768.0)
+        .collect();
     (x, spec.sample_rate as f32)
 }
 
@@ -42,10 +46,16 @@ fn max_abs_diff(preset: Preset, feature: Feature, tag: &str, fixture: &str) -> f
     let (x, rate) = read_wav(tag);
     let mut opts = FrontendOptions::preset(preset, feature, rate);
     opts.frame.dither = 0.0;
-    let ours = Frontend::new(&opts).unwrap().compute(&x, &mut rng_from_seed(0));
+    let ours = Frontend::new(&opts)
+        .unwrap()
+        .compute(&x, &mut rng_from_seed(0));
     let theirs = expected(fixture);
     assert_eq!(ours.dim(), theirs.dim(), "{fixture}: shape");
-    let d = ours.iter().zip(theirs.iter()).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+    let d = ours
+        .iter()
+        .zip(theirs.iter())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
     println!("{fixture}: max abs diff {d:.3e} over {:?}", ours.dim());
     d
 }
@@ -53,7 +63,12 @@ fn max_abs_diff(preset: Preset, feature: Feature, tag: &str, fixture: &str) -> f
 #[test]
 fn kaldi_mfcc_matches_kaldi_native_fbank() {
     for tag in ["8k", "16k"] {
-        let d = max_abs_diff(Preset::Kaldi, Feature::Mfcc, tag, &format!("kaldi_mfcc_{tag}"));
+        let d = max_abs_diff(
+            Preset::Kaldi,
+            Feature::Mfcc,
+            tag,
+            &format!("kaldi_mfcc_{tag}"),
+        );
         assert!(d <= 2e-3, "kaldi mfcc {tag}: {d}");
     }
 }
@@ -61,7 +76,12 @@ fn kaldi_mfcc_matches_kaldi_native_fbank() {
 #[test]
 fn kaldi_fbank_matches_kaldi_native_fbank() {
     for tag in ["8k", "16k"] {
-        let d = max_abs_diff(Preset::Kaldi, Feature::Fbank, tag, &format!("kaldi_fbank_{tag}"));
+        let d = max_abs_diff(
+            Preset::Kaldi,
+            Feature::Fbank,
+            tag,
+            &format!("kaldi_fbank_{tag}"),
+        );
         assert!(d <= 1e-3, "kaldi fbank {tag}: {d}");
     }
 }
@@ -69,7 +89,12 @@ fn kaldi_fbank_matches_kaldi_native_fbank() {
 #[test]
 fn librosa_mfcc_matches_librosa() {
     for tag in ["8k", "16k"] {
-        let d = max_abs_diff(Preset::Librosa, Feature::Mfcc, tag, &format!("librosa_mfcc_{tag}"));
+        let d = max_abs_diff(
+            Preset::Librosa,
+            Feature::Mfcc,
+            tag,
+            &format!("librosa_mfcc_{tag}"),
+        );
         assert!(d <= 1e-2, "librosa mfcc {tag}: {d}");
     }
 }
@@ -77,7 +102,12 @@ fn librosa_mfcc_matches_librosa() {
 #[test]
 fn librosa_db_melspectrogram_matches_librosa() {
     for tag in ["8k", "16k"] {
-        let d = max_abs_diff(Preset::Librosa, Feature::Fbank, tag, &format!("librosa_melspec_db_{tag}"));
+        let d = max_abs_diff(
+            Preset::Librosa,
+            Feature::Fbank,
+            tag,
+            &format!("librosa_melspec_db_{tag}"),
+        );
         assert!(d <= 2e-2, "librosa dB mel {tag}: {d}");
     }
 }
