@@ -60,54 +60,30 @@ fn max_abs_diff(preset: Preset, feature: Feature, tag: &str, fixture: &str) -> f
     d
 }
 
+/// Checks `prefix_8k` and `prefix_16k` against `tol`.
+fn assert_parity(preset: Preset, feature: Feature, prefix: &str, tol: f32) {
+    for tag in ["8k", "16k"] {
+        let d = max_abs_diff(preset, feature, tag, &format!("{prefix}_{tag}"));
+        assert!(d <= tol, "{prefix}_{tag}: max abs diff {d} > {tol}");
+    }
+}
+
 #[test]
 fn kaldi_mfcc_matches_kaldi_native_fbank() {
-    for tag in ["8k", "16k"] {
-        let d = max_abs_diff(
-            Preset::Kaldi,
-            Feature::Mfcc,
-            tag,
-            &format!("kaldi_mfcc_{tag}"),
-        );
-        assert!(d <= 2e-3, "kaldi mfcc {tag}: {d}");
-    }
+    assert_parity(Preset::Kaldi, Feature::Mfcc, "kaldi_mfcc", 2e-3);
 }
 
 #[test]
 fn kaldi_fbank_matches_kaldi_native_fbank() {
-    for tag in ["8k", "16k"] {
-        let d = max_abs_diff(
-            Preset::Kaldi,
-            Feature::Fbank,
-            tag,
-            &format!("kaldi_fbank_{tag}"),
-        );
-        assert!(d <= 1e-3, "kaldi fbank {tag}: {d}");
-    }
+    assert_parity(Preset::Kaldi, Feature::Fbank, "kaldi_fbank", 1e-3);
 }
 
 #[test]
 fn librosa_mfcc_matches_librosa() {
-    for tag in ["8k", "16k"] {
-        let d = max_abs_diff(
-            Preset::Librosa,
-            Feature::Mfcc,
-            tag,
-            &format!("librosa_mfcc_{tag}"),
-        );
-        assert!(d <= 1e-2, "librosa mfcc {tag}: {d}");
-    }
+    assert_parity(Preset::Librosa, Feature::Mfcc, "librosa_mfcc", 1e-2);
 }
 
 #[test]
 fn librosa_db_melspectrogram_matches_librosa() {
-    for tag in ["8k", "16k"] {
-        let d = max_abs_diff(
-            Preset::Librosa,
-            Feature::Fbank,
-            tag,
-            &format!("librosa_melspec_db_{tag}"),
-        );
-        assert!(d <= 2e-2, "librosa dB mel {tag}: {d}");
-    }
+    assert_parity(Preset::Librosa, Feature::Fbank, "librosa_melspec_db", 2e-2);
 }

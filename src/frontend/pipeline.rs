@@ -255,34 +255,52 @@ fn non_negative(field: &'static str, v: f32) -> Result<(), FrontendError> {
     }
 }
 
+/// A derived frame size must be at least one sample; the error names the
+/// field that set it (`frame.<what>_samples` or `frame.<what>_ms`).
+fn check_samples(
+    n: usize,
+    samples: Option<usize>,
+    what: &'static str,
+    ms: f32,
+    rate: f32,
+) -> Result<(), FrontendError> {
+    if n > 0 {
+        return Ok(());
+    }
+    let (field, v) = match (samples, what) {
+        (Some(s), "frame_length") => ("frame.frame_length_samples", s.to_string()),
+        (Some(s), _) => ("frame.frame_shift_samples", s.to_string()),
+        (None, "frame_length") => ("frame.frame_length_ms", ms.to_string()),
+        (None, _) => ("frame.frame_shift_ms", ms.to_string()),
+    };
+    Err(FrontendError::invalid(
+        field,
+        v,
+        format!("gives no samples at {rate} Hz"),
+    ))
+}
+
 /// Every check that does not need a built stage (the mel bank checks its
 /// own frequencies and coverage).
 fn validate(o: &FrontendOptions) -> Result<(), FrontendError> {
     positive("sample_rate_hz", o.sample_rate_hz)?;
     positive("sample_scale", o.sample_scale)?;
     let f = &o.frame;
-    if o.frame_length() == 0 {
-        let (field, v) = match f.frame_length_samples {
-            Some(n) => ("frame.frame_length_samples", n.to_string()),
-            None => ("frame.frame_length_ms", f.frame_length_ms.to_string()),
-        };
-        return Err(FrontendError::invalid(
-            field,
-            v,
-            format!("gives no samples at {} Hz", o.sample_rate_hz),
-        ));
-    }
-    if o.frame_shift() == 0 {
-        let (field, v) = match f.frame_shift_samples {
-            Some(n) => ("frame.frame_shift_samples", n.to_string()),
-            None => ("frame.frame_shift_ms", f.frame_shift_ms.to_string()),
-        };
-        return Err(FrontendError::invalid(
-            field,
-            v,
-            format!("gives no samples at {} Hz", o.sample_rate_hz),
-        ));
-    }
+    let rate = o.sample_rate_hz;
+    check_samples(
+        o.frame_length(),
+        f.frame_length_samples,
+        "frame_length",
+        f.frame_length_ms,
+        rate,
+    )?;
+    check_samples(
+        o.frame_shift(),
+        f.frame_shift_samples,
+        "frame_shift",
+        f.frame_shift_ms,
+        rate,
+    )?;
     if o.fft_size() < o.frame_length() {
         return Err(FrontendError::invalid(
             "frame.fft_size",
