@@ -34,7 +34,10 @@ fn flac_fixture_is_lossless() {
     // Lossless: each sample is the int16 code the script wrote, truncated
     // towards zero from the tone, so within one code (1/32768) of it.
     for (i, x) in audio.samples.iter().enumerate() {
-        assert!((x - tone(i)).abs() <= 1.0 / 32_768.0 + 1e-7, "sample {i}: {x}");
+        assert!(
+            (x - tone(i)).abs() <= 1.0 / 32_768.0 + 1e-7,
+            "sample {i}: {x}"
+        );
     }
     // Mixed: (L + L/2) / 2 = 0.75 L, up to the int16 rounding of L/2.
     let mixed = load(&fixture("tone.flac"), &DecodeOptions::default()).unwrap();
@@ -70,20 +73,32 @@ fn truncated_and_garbage_compressed_files_fail() {
     // A FLAC stream cut mid-frame either fails, or (when cut exactly on a
     // frame boundary) yields fewer samples than its STREAMINFO promises;
     // half-way through a 7 kB file is mid-frame.
-    assert!(err.is_err(), "truncated FLAC decoded: {:?}", err.map(|a| a.samples.len()));
+    assert!(
+        err.is_err(),
+        "truncated FLAC decoded: {:?}",
+        err.map(|a| a.samples.len())
+    );
     let garbage = dir.path().join("noise.mp3");
-    let bytes: Vec<u8> = (0..5000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8).collect();
+    let bytes: Vec<u8> = (0..5000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 11) as u8)
+        .collect();
     std::fs::write(&garbage, bytes).unwrap();
     let err = load(&garbage, &DecodeOptions::default()).unwrap_err();
     assert!(err.to_string().starts_with(&garbage.display().to_string()));
     let text = dir.path().join("notes.ogg");
     std::fs::write(&text, "just some text\n").unwrap();
     let err = load(&text, &DecodeOptions::default()).unwrap_err();
-    assert!(matches!(err.kind, AudioErrorKind::UnrecognisedFormat(_)), "{err}");
+    assert!(
+        matches!(err.kind, AudioErrorKind::UnrecognisedFormat(_)),
+        "{err}"
+    );
 }
 
 fn have_sox() -> bool {
-    Command::new("sox").arg("--version").output().is_ok_and(|o| o.status.success())
+    Command::new("sox")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]

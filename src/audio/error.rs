@@ -25,7 +25,9 @@ pub enum AudioErrorKind {
     /// The data chunk declares more bytes than the file holds (a truncated
     /// file, or a corrupt or hostile length field). Nothing of that size is
     /// ever allocated: the length is checked against the real file size first.
-    #[error("truncated data: the header declares {declared} data bytes but only {available} follow")]
+    #[error(
+        "truncated data: the header declares {declared} data bytes but only {available} follow"
+    )]
     TruncatedData {
         /// Data bytes the header declares.
         declared: u64,

@@ -123,9 +123,9 @@ mod tests {
         assert!(check_finite(&[0.0, 1.0], 2, 0).is_ok());
         let err = check_finite(&[0.0, 1.0, 0.5, f32::INFINITY], 2, 10).unwrap_err();
         match err {
-            AudioErrorKind::NonFinite {
-                frame, channel, ..
-            } => assert_eq!((frame, channel), (11, 1)),
+            AudioErrorKind::NonFinite { frame, channel, .. } => {
+                assert_eq!((frame, channel), (11, 1))
+            }
             other => panic!("expected NonFinite, got {other:?}"),
         }
         assert!(check_finite(&[f32::NAN], 1, 0).is_err());

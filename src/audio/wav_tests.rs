@@ -56,7 +56,13 @@ fn hound_reference(path: &Path) -> Vec<f32> {
     let inv = 1.0 / channels as f32;
     values
         .chunks_exact(channels)
-        .map(|f| if channels == 1 { f[0] } else { f.iter().sum::<f32>() * inv })
+        .map(|f| {
+            if channels == 1 {
+                f[0]
+            } else {
+                f.iter().sum::<f32>() * inv
+            }
+        })
         .collect()
 }
 
@@ -94,7 +100,10 @@ fn every_encoding_matches_hound_iterator() {
 fn unsigned_8bit_midpoint_is_zero() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("u8.wav");
-    let bytes = wavgen::wav(&wavgen::fmt_body(wavgen::PCM, 1, 8000, 8, 8), &[0, 128, 255]);
+    let bytes = wavgen::wav(
+        &wavgen::fmt_body(wavgen::PCM, 1, 8000, 8, 8),
+        &[0, 128, 255],
+    );
     std::fs::write(&path, bytes).unwrap();
     let audio = load(&path, &DecodeOptions::default()).unwrap();
     assert_eq!(audio.samples, vec![-1.0, 0.0, 127.0 / 128.0]);
@@ -106,8 +115,15 @@ fn extensible_20_bits_in_24_bit_containers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ext20.wav");
     let codes: [i32; 3] = [-(1 << 23), 1 << 22, (1 << 23) - 16];
-    let data: Vec<u8> = codes.iter().flat_map(|c| c.to_le_bytes()[..3].to_vec()).collect();
-    std::fs::write(&path, wavgen::wav(&wavgen::fmt_extensible(1, 8000, 20, 24), &data)).unwrap();
+    let data: Vec<u8> = codes
+        .iter()
+        .flat_map(|c| c.to_le_bytes()[..3].to_vec())
+        .collect();
+    std::fs::write(
+        &path,
+        wavgen::wav(&wavgen::fmt_extensible(1, 8000, 20, 24), &data),
+    )
+    .unwrap();
     let audio = load(&path, &DecodeOptions::default()).unwrap();
     let scale = 1.0 / 8_388_608.0;
     let expected: Vec<f32> = codes.iter().map(|&c| c as f32 * scale).collect();
@@ -120,14 +136,20 @@ fn channel_selection_and_missing_channel() {
     let path = dir.path().join("stereo.wav");
     let pairs: [i16; 6] = [100, -100, 200, -200, 300, -300];
     let data: Vec<u8> = pairs.iter().flat_map(|s| s.to_le_bytes()).collect();
-    std::fs::write(&path, wavgen::wav(&wavgen::fmt_body(wavgen::PCM, 2, 8000, 16, 16), &data))
-        .unwrap();
+    std::fs::write(
+        &path,
+        wavgen::wav(&wavgen::fmt_body(wavgen::PCM, 2, 8000, 16, 16), &data),
+    )
+    .unwrap();
     let right = DecodeOptions {
         channel: ChannelSelect::Channel(1),
         ..Default::default()
     };
     let audio = load(&path, &right).unwrap();
-    let expected: Vec<f32> = [-100.0f32, -200.0, -300.0].iter().map(|v| v / 32_768.0).collect();
+    let expected: Vec<f32> = [-100.0f32, -200.0, -300.0]
+        .iter()
+        .map(|v| v / 32_768.0)
+        .collect();
     assert_eq!(audio.samples, expected);
     let mixed = load(&path, &DecodeOptions::default()).unwrap();
     assert_eq!(mixed.samples, vec![0.0; 3]);
@@ -136,7 +158,10 @@ fn channel_selection_and_missing_channel() {
         ..Default::default()
     };
     let err = load(&path, &third).unwrap_err();
-    assert!(matches!(err.kind, AudioErrorKind::NoSuchChannel { .. }), "{err}");
+    assert!(
+        matches!(err.kind, AudioErrorKind::NoSuchChannel { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -181,18 +206,39 @@ fn broken_headers_are_typed_errors() {
     let (_, kind, msg) = decode_err(d, "text.wav", b"hello, this is not audio\n");
     assert!(matches!(kind, AudioErrorKind::InvalidWav(_)), "{msg}");
     let (_, kind, msg) = decode_err(d, "riff_only.wav", b"RIFF\x04\x00\x00\x00WAVE");
-    assert!(matches!(kind, AudioErrorKind::TruncatedHeader { .. }), "{msg}");
-    let (_, kind, msg) = decode_err(d, "cut_header.wav", &good[..30]);
-    assert!(matches!(kind, AudioErrorKind::TruncatedHeader { .. }), "{msg}");
-    let (_, kind, msg) = decode_err(d, "cut_data.wav", &good[..1000]);
     assert!(
-        matches!(kind, AudioErrorKind::TruncatedData { declared: 3200, available: 956 }),
+        matches!(kind, AudioErrorKind::TruncatedHeader { .. }),
         "{msg}"
     );
-    let huge = wavgen::riff(&[(b"fmt ", &fmt16, None), (b"data", &data[..100], Some(0xFFFF_FFF0))]);
+    let (_, kind, msg) = decode_err(d, "cut_header.wav", &good[..30]);
+    assert!(
+        matches!(kind, AudioErrorKind::TruncatedHeader { .. }),
+        "{msg}"
+    );
+    let (_, kind, msg) = decode_err(d, "cut_data.wav", &good[..1000]);
+    assert!(
+        matches!(
+            kind,
+            AudioErrorKind::TruncatedData {
+                declared: 3200,
+                available: 956
+            }
+        ),
+        "{msg}"
+    );
+    let huge = wavgen::riff(&[
+        (b"fmt ", &fmt16, None),
+        (b"data", &data[..100], Some(0xFFFF_FFF0)),
+    ]);
     let (_, kind, msg) = decode_err(d, "huge.wav", &huge);
     assert!(
-        matches!(kind, AudioErrorKind::TruncatedData { declared: 0xFFFF_FFF0, .. }),
+        matches!(
+            kind,
+            AudioErrorKind::TruncatedData {
+                declared: 0xFFFF_FFF0,
+                ..
+            }
+        ),
         "{msg}"
     );
     let zero_ch = wavgen::wav(&wavgen::fmt_body(wavgen::PCM, 0, 16_000, 16, 16), &data);
@@ -206,14 +252,19 @@ fn broken_headers_are_typed_errors() {
     assert!(matches!(kind, AudioErrorKind::UnsupportedCodec(_)), "{msg}");
     assert!(msg.contains("ADPCM"), "{msg}");
     for bits in [12u16, 20] {
-        let odd = wavgen::wav(&wavgen::fmt_body(wavgen::PCM, 1, 16_000, bits, 24), &data[..3000]);
+        let odd = wavgen::wav(
+            &wavgen::fmt_body(wavgen::PCM, 1, 16_000, bits, 24),
+            &data[..3000],
+        );
         let (_, kind, msg) = decode_err(d, &format!("bits{bits}.wav"), &odd);
         assert!(matches!(kind, AudioErrorKind::InvalidWav(_)), "{msg}");
     }
     let no_samples = wavgen::wav(&fmt16, &[]);
     let (_, kind, msg) = decode_err(d, "no_samples.wav", &no_samples);
     assert!(matches!(kind, AudioErrorKind::NoSamples), "{msg}");
-    let random: Vec<u8> = (0..4096u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let random: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     let (_, kind, msg) = decode_err(d, "random.wav", &random);
     assert!(matches!(kind, AudioErrorKind::InvalidWav(_)), "{msg}");
 }
@@ -226,7 +277,14 @@ fn non_finite_float_samples_are_rejected() {
         x[42] = bad;
         let (_, kind, msg) = decode_err(dir.path(), name, &wavgen::float32(16_000, &x));
         assert!(
-            matches!(kind, AudioErrorKind::NonFinite { frame: 42, channel: 0, .. }),
+            matches!(
+                kind,
+                AudioErrorKind::NonFinite {
+                    frame: 42,
+                    channel: 0,
+                    ..
+                }
+            ),
             "{msg}"
         );
     }

@@ -241,10 +241,14 @@ impl ExtractFlags {
         };
         let cfg_path = self.config.clone().unwrap_or_default();
         let table_feature = match file.frontend.get("feature") {
-            Some(v) => Some(v.clone().try_into::<Feature>().map_err(|e| ConfigError::Toml {
-                path: cfg_path.clone(),
-                message: format!("[frontend] feature: {e}"),
-            })?),
+            Some(v) => Some(
+                v.clone()
+                    .try_into::<Feature>()
+                    .map_err(|e| ConfigError::Toml {
+                        path: cfg_path.clone(),
+                        message: format!("[frontend] feature: {e}"),
+                    })?,
+            ),
             None => None,
         };
         let table_rate = match file.frontend.get("sample_rate_hz") {
@@ -255,7 +259,10 @@ impl ExtractFlags {
             })?),
             None => None,
         };
-        let rate = self.sample_rate.or(file.audio.sample_rate_hz).or(table_rate);
+        let rate = self
+            .sample_rate
+            .or(file.audio.sample_rate_hz)
+            .or(table_rate);
         if rate == Some(0) {
             return Err(ConfigError::Invalid {
                 field: "sample rate".into(),

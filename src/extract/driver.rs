@@ -125,7 +125,12 @@ struct FrontendCache<'a> {
 
 impl FrontendCache<'_> {
     fn get(&self, rate_hz: u32) -> Arc<Result<Frontend, String>> {
-        if let Some(fe) = self.built.read().ok().and_then(|m| m.get(&rate_hz).cloned()) {
+        if let Some(fe) = self
+            .built
+            .read()
+            .ok()
+            .and_then(|m| m.get(&rate_hz).cloned())
+        {
             return fe;
         }
         let built = Arc::new(
@@ -263,7 +268,9 @@ fn run_npy(
                             dims: features.ncols(),
                             seconds,
                         },
-                        Err(e) => FileResult::Failed(format!("cannot write {}: {e}", out.display())),
+                        Err(e) => {
+                            FileResult::Failed(format!("cannot write {}: {e}", out.display()))
+                        }
                     }
                 }
                 Err(reason) => FileResult::Failed(reason),
@@ -316,7 +323,9 @@ fn run_ark(
         let computed: Vec<Option<Result<(Array2<f32>, f64), String>>> = pool.install(|| {
             block
                 .par_iter()
-                .map(|job| (cfg.force || !existing.contains(&job.key)).then(|| compute(job, cfg, cache)))
+                .map(|job| {
+                    (cfg.force || !existing.contains(&job.key)).then(|| compute(job, cfg, cache))
+                })
                 .collect()
         });
         for (job, c) in block.iter().zip(computed) {

@@ -43,7 +43,10 @@ pub fn collect(inputs: &[PathBuf]) -> (Vec<Job>, Vec<BadInput>) {
         if input.is_dir() {
             walk_folder(input, &mut jobs, &mut bad);
         } else if input.is_file() {
-            let stem = input.file_stem().map(Path::new).unwrap_or(Path::new("input"));
+            let stem = input
+                .file_stem()
+                .map(Path::new)
+                .unwrap_or(Path::new("input"));
             jobs.push(job(input.clone(), stem));
         } else {
             bad.push(BadInput {
@@ -125,7 +128,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().join("corpus");
         std::fs::create_dir_all(root.join("spk1/sess")).unwrap();
-        for f in ["spk1/sess/u2.wav", "spk1/u1.FLAC", "b.mp3", "a.ogg", "notes.txt", "x.npy"] {
+        for f in [
+            "spk1/sess/u2.wav",
+            "spk1/u1.FLAC",
+            "b.mp3",
+            "a.ogg",
+            "notes.txt",
+            "x.npy",
+        ] {
             std::fs::write(root.join(f), b"").unwrap();
         }
         let single = dir.path().join("lone.wav");
@@ -151,6 +161,10 @@ mod tests {
         assert_eq!(jobs.len(), 1);
         assert_eq!(jobs[0].input, dir.path().join("same.flac"));
         assert_eq!(bad.len(), 1);
-        assert!(bad[0].reason.contains("already produced by"), "{}", bad[0].reason);
+        assert!(
+            bad[0].reason.contains("already produced by"),
+            "{}",
+            bad[0].reason
+        );
     }
 }

@@ -103,7 +103,7 @@ mod tests {
         let mut from_view = Vec::new();
         write(&mut from_view, t.t()).unwrap();
         assert_eq!(plain, from_view);
-        let data = &plain[64..];
+        let data = &plain[header_f32(2, 3).len()..];
         let values: Vec<f32> = data
             .chunks_exact(4)
             .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
