@@ -3,10 +3,20 @@
 //!
 //! `nn` knows nothing of audio; front-end stages implement [`Layer`] too.
 
+pub mod activation;
+pub mod dropout;
+pub mod error;
 pub mod gradcheck;
+pub mod init;
 pub mod layer;
+pub mod linear;
+pub mod loss;
+pub mod sequential;
+pub mod tensor;
 
+pub use error::NnError;
 pub use layer::{Ctx, Layer, Mode, Param};
+pub use sequential::Sequential;
 
 /// The one generator type used for every random choice (init, dropout,
 /// shuffling, dither, splits). Seed it with [`rng_from_seed`].
