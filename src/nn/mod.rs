@@ -11,6 +11,8 @@ pub mod init;
 pub mod layer;
 pub mod linear;
 pub mod loss;
+pub mod optim;
+pub mod schedule;
 pub mod sequential;
 pub mod tensor;
 
