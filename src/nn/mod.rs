@@ -11,9 +11,12 @@ pub mod init;
 pub mod layer;
 pub mod linear;
 pub mod loss;
+pub mod maxout;
 pub mod optim;
+pub mod prelu;
 pub mod schedule;
 pub mod sequential;
+pub mod standardize;
 pub mod tensor;
 
 pub use error::NnError;
