@@ -4,6 +4,7 @@
 //! `nn` knows nothing of audio; front-end stages implement [`Layer`] too.
 
 pub mod activation;
+pub mod context;
 pub mod dropout;
 pub mod error;
 pub mod gradcheck;
@@ -13,6 +14,7 @@ pub mod linear;
 pub mod loss;
 pub mod maxout;
 pub mod optim;
+pub mod pool;
 pub mod prelu;
 pub mod schedule;
 pub mod sequential;
