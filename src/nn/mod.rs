@@ -18,6 +18,7 @@ pub mod pool;
 pub mod prelu;
 pub mod schedule;
 pub mod sequential;
+pub mod spec;
 pub mod standardize;
 pub mod tensor;
 

@@ -17,6 +17,12 @@ pub struct Sequential {
     layers: Vec<Box<dyn Layer>>,
 }
 
+impl std::fmt::Debug for Sequential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
 impl Sequential {
     /// An empty chain (the identity).
     pub fn new() -> Self {
