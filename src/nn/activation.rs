@@ -47,7 +47,15 @@ impl ActivationFn {
                 }
             }
             ActivationFn::Tanh => x.tanh(),
-            ActivationFn::Relu => x.max(0.0),
+            // Not `x.max(0.0)`: that maps NaN to 0 and would hide a
+            // diverging network from the training guard.
+            ActivationFn::Relu => {
+                if x <= 0.0 {
+                    0.0
+                } else {
+                    x
+                }
+            }
             ActivationFn::LeakyRelu(a) => {
                 if x > 0.0 {
                     x
@@ -99,7 +107,10 @@ impl Activation {
         if let ActivationFn::LeakyRelu(a) = f {
             check_non_negative("leaky_slope", a)?;
         }
-        Ok(Activation { f, out: ArrayD::zeros(ndarray::IxDyn(&[0])) })
+        Ok(Activation {
+            f,
+            out: ArrayD::zeros(ndarray::IxDyn(&[0])),
+        })
     }
 
     /// The function applied.
@@ -135,10 +146,17 @@ impl Layer for Activation {
     /// # Shapes
     /// any -> same
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        assert_eq!(grad_out.shape(), self.out.shape(), "{}: backward shape", self.name());
+        assert_eq!(
+            grad_out.shape(),
+            self.out.shape(),
+            "{}: backward shape",
+            self.name()
+        );
         let f = self.f;
         let mut dx = grad_out.to_owned();
-        Zip::from(&mut dx).and(&self.out).for_each(|g, &y| *g *= f.derivative_from_output(y));
+        Zip::from(&mut dx)
+            .and(&self.out)
+            .for_each(|g, &y| *g *= f.derivative_from_output(y));
         dx
     }
 }
@@ -168,12 +186,21 @@ mod tests {
     #[test]
     fn gradcheck_every_function() {
         let x = away_from_zero(&[4, 7], 1);
-        for f in [ActivationFn::Sigmoid, ActivationFn::Tanh, ActivationFn::Relu, ActivationFn::LeakyRelu(0.1)] {
+        for f in [
+            ActivationFn::Sigmoid,
+            ActivationFn::Tanh,
+            ActivationFn::Relu,
+            ActivationFn::LeakyRelu(0.1),
+        ] {
             let mut l = Activation::new(f).unwrap();
             check_layer(&mut l, &x, &CheckOptions::default());
         }
         let mut l = Activation::new(ActivationFn::Tanh).unwrap();
-        check_layer(&mut l, &away_from_zero(&[2, 3, 4], 2), &CheckOptions::default());
+        check_layer(
+            &mut l,
+            &away_from_zero(&[2, 3, 4], 2),
+            &CheckOptions::default(),
+        );
     }
 
     #[test]
@@ -185,6 +212,10 @@ mod tests {
         assert!(s.apply(-100.0).is_finite());
         assert_eq!(ActivationFn::LeakyRelu(0.2).apply(-2.0), -0.4);
         assert_eq!(ActivationFn::Relu.apply(-2.0), 0.0);
+        assert!(
+            ActivationFn::Relu.apply(f32::NAN).is_nan(),
+            "NaN propagates"
+        );
     }
 
     #[test]

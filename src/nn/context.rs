@@ -27,7 +27,8 @@ pub fn stack_context(x: ArrayView2<'_, f32>, len: usize, k: usize) -> Array2<f32
         let mut row = y.row_mut(t);
         for j in 0..width {
             let src = (t + j).saturating_sub(k).min(len - 1);
-            row.slice_mut(ndarray::s![j * dims..(j + 1) * dims]).assign(&x.row(src));
+            row.slice_mut(ndarray::s![j * dims..(j + 1) * dims])
+                .assign(&x.row(src));
         }
     }
     y
@@ -45,7 +46,12 @@ pub struct ContextWindow {
 impl ContextWindow {
     /// `k` neighbours on each side.
     pub fn new(k: usize) -> Self {
-        ContextWindow { k, in_frames: 0, dims: 0, lengths: Vec::new() }
+        ContextWindow {
+            k,
+            in_frames: 0,
+            dims: 0,
+            lengths: Vec::new(),
+        }
     }
 }
 
@@ -60,10 +66,12 @@ impl Layer for ContextWindow {
     /// # Shapes
     /// `(batch, T, dims) -> (batch, T, (2k + 1) dims)`
     fn forward(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
-        let x3 = x
-            .view()
-            .into_dimensionality::<Ix3>()
-            .unwrap_or_else(|_| panic!("context_window: expected (batch, frames, dims), got {:?}", x.shape()));
+        let x3 = x.view().into_dimensionality::<Ix3>().unwrap_or_else(|_| {
+            panic!(
+                "context_window: expected (batch, frames, dims), got {:?}",
+                x.shape()
+            )
+        });
         let (batch, t_in, dims) = x3.dim();
         let lengths: Vec<usize> = match &ctx.lengths {
             Some(l) => l.iter().map(|&v| v.min(t_in)).collect(),
@@ -89,7 +97,11 @@ impl Layer for ContextWindow {
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         let (batch, dims, k) = (self.lengths.len(), self.dims, self.k);
         let width = 2 * k + 1;
-        assert_eq!(grad_out.shape(), &[batch, self.in_frames, width * dims], "context_window: backward shape");
+        assert_eq!(
+            grad_out.shape(),
+            &[batch, self.in_frames, width * dims],
+            "context_window: backward shape"
+        );
         let mut dx = Array3::<f32>::zeros((batch, self.in_frames, dims));
         for b in 0..batch {
             let len = self.lengths[b];
@@ -113,8 +125,16 @@ impl Layer for ContextWindow {
 ///
 /// # Shapes
 /// logits `(frames, classes)`, `utt` `(frames,)` -> `(n_utts, classes)`
-pub fn utterance_log_posteriors(logits: ArrayView2<'_, f32>, utt: &[usize], n_utts: usize) -> Array2<f32> {
-    assert_eq!(utt.len(), logits.nrows(), "utterance_log_posteriors: one utterance index per frame");
+pub fn utterance_log_posteriors(
+    logits: ArrayView2<'_, f32>,
+    utt: &[usize],
+    n_utts: usize,
+) -> Array2<f32> {
+    assert_eq!(
+        utt.len(),
+        logits.nrows(),
+        "utterance_log_posteriors: one utterance index per frame"
+    );
     let lp = log_softmax(logits);
     let mut sum = Array2::<f64>::zeros((n_utts, logits.ncols()));
     let mut count = vec![0usize; n_utts];
@@ -145,7 +165,10 @@ mod tests {
     fn stacking_replicates_edges() {
         let x = array![[1.0f32], [2.0], [3.0]];
         let y = stack_context(x.view(), 3, 1);
-        assert_eq!(y, array![[1.0f32, 1.0, 2.0], [1.0, 2.0, 3.0], [2.0, 3.0, 3.0]]);
+        assert_eq!(
+            y,
+            array![[1.0f32, 1.0, 2.0], [1.0, 2.0, 3.0], [2.0, 3.0, 3.0]]
+        );
         let y = stack_context(x.view(), 2, 2);
         assert_eq!(y.row(1).to_vec(), vec![1.0, 1.0, 2.0, 2.0, 2.0]);
     }
@@ -160,7 +183,10 @@ mod tests {
                 0.0
             }
         });
-        let opts = CheckOptions { lengths: Some(lengths), ..Default::default() };
+        let opts = CheckOptions {
+            lengths: Some(lengths),
+            ..Default::default()
+        };
         check_layer(&mut ContextWindow::new(2), &x, &opts);
         check_layer(&mut ContextWindow::new(1), &x, &CheckOptions::default());
     }

@@ -42,7 +42,11 @@ impl Dropout {
     /// `p` outside `[0, 1)`.
     pub fn new(p: f32) -> Result<Self, NnError> {
         check_unit_open("dropout", p)?;
-        Ok(Dropout { p, mask: ArrayD::zeros(ndarray::IxDyn(&[0])), active: false })
+        Ok(Dropout {
+            p,
+            mask: ArrayD::zeros(ndarray::IxDyn(&[0])),
+            active: false,
+        })
     }
 
     /// The drop probability.
@@ -58,7 +62,11 @@ fn draw_mask(mask: &mut [f32], p: f32, scale: f32, rng: &mut crate::nn::Rng) {
     let mut chunks = mask.chunks_exact_mut(2);
     for pair in &mut chunks {
         let r = rng.next_u64();
-        pair[0] = if (r & 0xffff_ffff) >= threshold { scale } else { 0.0 };
+        pair[0] = if (r & 0xffff_ffff) >= threshold {
+            scale
+        } else {
+            0.0
+        };
         pair[1] = if (r >> 32) >= threshold { scale } else { 0.0 };
     }
     for v in chunks.into_remainder() {
@@ -83,7 +91,12 @@ impl Layer for Dropout {
         }
         ensure_shape(&mut self.mask, x.shape());
         let scale = 1.0 / (1.0 - self.p);
-        draw_mask(self.mask.as_slice_mut().expect("standard mask"), self.p, scale, ctx.rng);
+        draw_mask(
+            self.mask.as_slice_mut().expect("standard mask"),
+            self.p,
+            scale,
+            ctx.rng,
+        );
         let mut y = x.to_owned();
         Zip::from(&mut y).and(&self.mask).for_each(|v, &m| *v *= m);
         y
@@ -96,7 +109,11 @@ impl Layer for Dropout {
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         let mut dx = grad_out.to_owned();
         if self.active {
-            assert_eq!(grad_out.shape(), self.mask.shape(), "dropout: backward shape");
+            assert_eq!(
+                grad_out.shape(),
+                self.mask.shape(),
+                "dropout: backward shape"
+            );
             Zip::from(&mut dx).and(&self.mask).for_each(|v, &m| *v *= m);
         }
         dx
@@ -115,7 +132,14 @@ mod tests {
         let x = ArrayD::from_shape_fn(IxDyn(&[4, 9]), |i| (i[0] * 9 + i[1]) as f32 * 0.1 - 1.0);
         let mut d = Dropout::new(0.3).unwrap();
         check_layer(&mut d, &x, &CheckOptions::default());
-        check_layer(&mut d, &x, &CheckOptions { mode: crate::nn::Mode::Eval, ..Default::default() });
+        check_layer(
+            &mut d,
+            &x,
+            &CheckOptions {
+                mode: crate::nn::Mode::Eval,
+                ..Default::default()
+            },
+        );
     }
 
     #[test]

@@ -26,8 +26,16 @@ pub enum NnError {
 
 impl NnError {
     /// Shorthand for [`NnError::InvalidValue`].
-    pub fn invalid(field: &'static str, value: impl std::fmt::Display, reason: &'static str) -> Self {
-        NnError::InvalidValue { field, value: value.to_string(), reason }
+    pub fn invalid(
+        field: &'static str,
+        value: impl std::fmt::Display,
+        reason: &'static str,
+    ) -> Self {
+        NnError::InvalidValue {
+            field,
+            value: value.to_string(),
+            reason,
+        }
     }
 }
 

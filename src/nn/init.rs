@@ -75,14 +75,22 @@ mod tests {
     #[test]
     fn variances_match_the_formulas() {
         let mut rng = rng_from_seed(1);
-        for init in [Init::XavierUniform, Init::XavierNormal, Init::HeUniform, Init::HeNormal] {
+        for init in [
+            Init::XavierUniform,
+            Init::XavierNormal,
+            Init::HeUniform,
+            Init::HeNormal,
+        ] {
             let w = init.weights(300, 200, &mut rng);
             let want = init.variance(300, 200);
             // 60,000 draws: the sample variance has relative standard error
             // about sqrt(2/60000) = 0.6%; 5% is a safe bound that still
             // catches a wrong formula (Xavier vs He differ by 67%).
             let got = empirical_var(&w);
-            assert!((got / want - 1.0).abs() < 0.05, "{init:?}: var {got} want {want}");
+            assert!(
+                (got / want - 1.0).abs() < 0.05,
+                "{init:?}: var {got} want {want}"
+            );
         }
     }
 

@@ -38,7 +38,11 @@ impl Linear {
     /// # Panics
     /// If `bias.len() != weight.ncols()`.
     pub fn from_weights(weight: Array2<f32>, bias: Array1<f32>) -> Self {
-        assert_eq!(bias.len(), weight.ncols(), "linear: bias length vs weight columns");
+        assert_eq!(
+            bias.len(),
+            weight.ncols(),
+            "linear: bias length vs weight columns"
+        );
         Linear {
             weight: Param::new("weight", weight.into_dyn(), true),
             bias: Param::new("bias", bias.into_dyn(), false),
@@ -58,7 +62,11 @@ impl Linear {
     }
 
     fn w(&self) -> ndarray::ArrayView2<'_, f32> {
-        self.weight.value.view().into_dimensionality::<Ix2>().expect("rank-2 weight")
+        self.weight
+            .value
+            .view()
+            .into_dimensionality::<Ix2>()
+            .expect("rank-2 weight")
     }
 
     /// Accumulates the parameter gradients from `g` (rows, out).
@@ -71,7 +79,12 @@ impl Linear {
             self.input.nrows()
         );
         if self.weight.trainable {
-            let mut gw = self.weight.grad.view_mut().into_dimensionality::<Ix2>().expect("rank 2");
+            let mut gw = self
+                .weight
+                .grad
+                .view_mut()
+                .into_dimensionality::<Ix2>()
+                .expect("rank 2");
             // (in, rows) x (rows, out) -> (in, out), added into the buffer.
             general_mat_mul(1.0, &self.input.t(), &g, 1.0, &mut gw);
         }
@@ -86,6 +99,16 @@ impl Linear {
     }
 }
 
+/// `dot` returns a column-major result when both operands have unit
+/// leading stride (possible when a dimension is 1); make it row-major.
+fn standard(a: Array2<f32>) -> Array2<f32> {
+    if a.is_standard_layout() {
+        a
+    } else {
+        a.as_standard_layout().into_owned()
+    }
+}
+
 impl Layer for Linear {
     fn name(&self) -> String {
         format!("linear({}->{})", self.in_dim(), self.out_dim())
@@ -97,7 +120,13 @@ impl Layer for Linear {
     /// `(.., in) -> (.., out)`
     fn forward(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
         let (rows, cols) = rows_cols(x.shape());
-        assert_eq!(cols, self.in_dim(), "{}: input shape {:?}", self.name(), x.shape());
+        assert_eq!(
+            cols,
+            self.in_dim(),
+            "{}: input shape {:?}",
+            self.name(),
+            x.shape()
+        );
         let mut out_shape = x.shape().to_vec();
         *out_shape.last_mut().expect("rank >= 1") = self.out_dim();
         let x2 = to_rows(x.view());
@@ -108,7 +137,7 @@ impl Layer for Linear {
         }
         // (rows, in) x (in, out) -> (rows, out); `dot` writes into fresh
         // uninitialised memory (beta = 0), so there is no zeroing pass.
-        let mut y = x2.dot(&self.w());
+        let mut y = standard(x2.dot(&self.w()));
         let b = self.bias.value.as_slice().expect("contiguous bias");
         if let Some(ys) = y.as_slice_mut() {
             for row in ys.chunks_exact_mut(b.len().max(1)) {
@@ -118,7 +147,8 @@ impl Layer for Linear {
             }
         }
         debug_assert_eq!(y.nrows(), rows);
-        y.into_shape_with_order(IxDyn(&out_shape)).expect("standard layout")
+        y.into_shape_with_order(IxDyn(&out_shape))
+            .expect("standard layout")
     }
 
     /// `dW += x^T g`, `db += sum_rows g`, returns `dx = g W^T`.
@@ -130,8 +160,9 @@ impl Layer for Linear {
         let g = g.view();
         self.accumulate(g.view());
         // (rows, out) x (out, in) -> (rows, in)
-        let dx = g.dot(&self.w().t());
-        dx.into_shape_with_order(IxDyn(&self.in_shape)).expect("standard layout")
+        let dx = standard(g.dot(&self.w().t()));
+        dx.into_shape_with_order(IxDyn(&self.in_shape))
+            .expect("standard layout")
     }
 
     /// Parameter gradients only: skips the `dY W^T` matmul.
@@ -173,9 +204,15 @@ mod tests {
 
     #[test]
     fn forward_matches_hand_computation() {
-        let mut l = Linear::from_weights(array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]], array![0.5, -1.0]);
+        let mut l = Linear::from_weights(
+            array![[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]],
+            array![0.5, -1.0],
+        );
         let mut rng = rng_from_seed(0);
-        let y = l.forward(array![[1.0, 0.0, -1.0]].into_dyn().view(), &mut Ctx::eval(&mut rng));
+        let y = l.forward(
+            array![[1.0, 0.0, -1.0]].into_dyn().view(),
+            &mut Ctx::eval(&mut rng),
+        );
         assert_eq!(y, array![[1.0 - 5.0 + 0.5, 2.0 - 6.0 - 1.0]].into_dyn());
     }
 

@@ -22,7 +22,11 @@ pub fn log_softmax(logits: ArrayView2<'_, f32>) -> Array2<f32> {
     let mut out = logits.to_owned();
     for mut row in out.axis_iter_mut(Axis(0)) {
         let m = row.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
-        let lse = m + row.iter().map(|&v| ((v - m) as f64).exp()).sum::<f64>().ln() as f32;
+        let lse = m + row
+            .iter()
+            .map(|&v| ((v - m) as f64).exp())
+            .sum::<f64>()
+            .ln() as f32;
         row.mapv_inplace(|v| v - lse);
     }
     out
@@ -45,9 +49,19 @@ pub fn softmax_cross_entropy_into(
     grad: &mut Array2<f32>,
 ) -> f32 {
     let (batch, classes) = logits.dim();
-    assert_eq!(labels.len(), batch, "cross-entropy: {} labels for {batch} rows", labels.len());
+    assert_eq!(
+        labels.len(),
+        batch,
+        "cross-entropy: {} labels for {batch} rows",
+        labels.len()
+    );
     if let Some(w) = weights {
-        assert_eq!(w.len(), batch, "cross-entropy: {} weights for {batch} rows", w.len());
+        assert_eq!(
+            w.len(),
+            batch,
+            "cross-entropy: {} weights for {batch} rows",
+            w.len()
+        );
     }
     if grad.dim() != (batch, classes) {
         *grad = Array2::zeros((batch, classes));
@@ -63,7 +77,10 @@ pub fn softmax_cross_entropy_into(
     let mut loss = 0.0f64;
     for (i, (z, mut g)) in logits.rows().into_iter().zip(grad.rows_mut()).enumerate() {
         let c = labels[i];
-        assert!(c < classes, "cross-entropy: label {c} with {classes} classes");
+        assert!(
+            c < classes,
+            "cross-entropy: label {c} with {classes} classes"
+        );
         let wi = weights.map_or(1.0, |w| w[i] as f64);
         let m = z.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
         let mut sum = 0.0f32;
@@ -97,7 +114,10 @@ pub fn softmax_cross_entropy(
 ///
 /// # Shapes
 /// pred, target `(batch, outputs)`.
-pub fn mean_squared_error(pred: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>) -> (f32, Array2<f32>) {
+pub fn mean_squared_error(
+    pred: ArrayView2<'_, f32>,
+    target: ArrayView2<'_, f32>,
+) -> (f32, Array2<f32>) {
     assert_eq!(pred.dim(), target.dim(), "mse: prediction vs target shape");
     let b = pred.nrows().max(1) as f32;
     let diff = &pred - &target;
@@ -109,7 +129,18 @@ pub fn mean_squared_error(pred: ArrayView2<'_, f32>, target: ArrayView2<'_, f32>
 pub fn argmax_rows(x: ArrayView2<'_, f32>) -> Vec<usize> {
     x.rows()
         .into_iter()
-        .map(|r| r.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| if v > bv { (i, v) } else { (bi, bv) }).0)
+        .map(|r| {
+            r.iter()
+                .enumerate()
+                .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                    if v > bv {
+                        (i, v)
+                    } else {
+                        (bi, bv)
+                    }
+                })
+                .0
+        })
         .collect()
 }
 
@@ -153,7 +184,11 @@ mod tests {
                     / (2.0 * h);
                 // Central difference of a smooth O(1) function, h = 1e-2 in
                 // f32: truncation ~1e-5, round-off ~1e-5.
-                assert!((num - g[[i, j]]).abs() < 1e-3, "[{i},{j}] {num} vs {}", g[[i, j]]);
+                assert!(
+                    (num - g[[i, j]]).abs() < 1e-3,
+                    "[{i},{j}] {num} vs {}",
+                    g[[i, j]]
+                );
             }
         }
     }
@@ -173,7 +208,10 @@ mod tests {
     fn empty_batch_and_mse() {
         let z = Array2::<f32>::zeros((0, 3));
         assert_eq!(softmax_cross_entropy(z.view(), &[], None).0, 0.0);
-        let (l, g) = mean_squared_error(array![[1.0f32], [3.0]].view(), array![[0.0f32], [1.0]].view());
+        let (l, g) = mean_squared_error(
+            array![[1.0f32], [3.0]].view(),
+            array![[0.0f32], [1.0]].view(),
+        );
         assert_eq!(l, 2.5);
         assert_eq!(g, array![[1.0f32], [2.0]]);
     }

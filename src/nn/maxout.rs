@@ -31,7 +31,13 @@ impl Maxout {
     /// If `k == 0` (the spec validates this with a typed error first).
     pub fn new(in_dim: usize, units: usize, k: usize, init: Init, rng: &mut Rng) -> Self {
         assert!(k >= 1, "maxout needs at least one piece");
-        Maxout { lin: Linear::new(in_dim, units * k, init, rng), units, k, argmax: Vec::new(), out_shape: Vec::new() }
+        Maxout {
+            lin: Linear::new(in_dim, units * k, init, rng),
+            units,
+            k,
+            argmax: Vec::new(),
+            out_shape: Vec::new(),
+        }
     }
 }
 
@@ -56,13 +62,17 @@ impl Layer for Maxout {
             self.argmax.clear();
         }
         for piece in zs.chunks_exact(self.k) {
-            let (best, v) = piece.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
-                if v > bv {
-                    (i, v)
-                } else {
-                    (bi, bv)
-                }
-            });
+            let (best, v) =
+                piece
+                    .iter()
+                    .enumerate()
+                    .fold((0, f32::NEG_INFINITY), |(bi, bv), (i, &v)| {
+                        if v > bv {
+                            (i, v)
+                        } else {
+                            (bi, bv)
+                        }
+                    });
             y.push(v);
             if keep {
                 self.argmax.push(best as u32);
@@ -100,7 +110,12 @@ impl Layer for Maxout {
 impl Maxout {
     /// Output gradient `(rows, units)` -> piece gradient `(rows, units * k)`.
     fn scatter(&self, grad_out: ArrayViewD<'_, f32>) -> Array2<f32> {
-        assert_eq!(grad_out.shape(), &self.out_shape[..], "{}: backward shape", self.name());
+        assert_eq!(
+            grad_out.shape(),
+            &self.out_shape[..],
+            "{}: backward shape",
+            self.name()
+        );
         let g = to_rows(grad_out);
         let g = g.view();
         let mut gz = Array2::zeros((g.nrows(), self.units * self.k));
@@ -127,7 +142,11 @@ mod tests {
         // several probes straddle one. A step of 1e-3 keeps probes on one
         // side (round-off grows to ~3e-4, still under atol = 1e-3), and one
         // probe is still allowed to straddle a tie.
-        let opts = CheckOptions { step: 1e-3, allowed_mismatches: 1, ..Default::default() };
+        let opts = CheckOptions {
+            step: 1e-3,
+            allowed_mismatches: 1,
+            ..Default::default()
+        };
         check_layer(&mut m, &x, &opts);
     }
 

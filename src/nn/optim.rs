@@ -115,7 +115,11 @@ pub enum OptimizerSpec {
 impl Default for OptimizerSpec {
     /// Adam with its usual defaults: the most forgiving choice for an MLP.
     fn default() -> Self {
-        OptimizerSpec::Adam { beta1: 0.9, beta2: 0.999, eps: 1e-8 }
+        OptimizerSpec::Adam {
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+        }
     }
 }
 
@@ -138,7 +142,12 @@ impl OptimizerSpec {
                 check_unit_open("beta2", beta2)?;
                 check_positive("eps", eps)
             }
-            OptimizerSpec::AdamW { beta1, beta2, eps, weight_decay } => {
+            OptimizerSpec::AdamW {
+                beta1,
+                beta2,
+                eps,
+                weight_decay,
+            } => {
                 check_unit_open("beta1", beta1)?;
                 check_unit_open("beta2", beta2)?;
                 check_positive("eps", eps)?;
@@ -197,7 +206,12 @@ impl Optimizer {
     pub fn new(spec: OptimizerSpec, penalty: Penalty) -> Result<Self, NnError> {
         spec.validate()?;
         penalty.validate()?;
-        Ok(Optimizer { spec, penalty, slots: Vec::new(), t: 0 })
+        Ok(Optimizer {
+            spec,
+            penalty,
+            slots: Vec::new(),
+            t: 0,
+        })
     }
 
     /// The configuration.
@@ -220,7 +234,11 @@ impl Optimizer {
         if self.slots.is_empty() {
             self.slots = params.iter().map(|p| self.new_slot(p)).collect();
         }
-        assert_eq!(self.slots.len(), params.len(), "optimizer: parameter list changed length");
+        assert_eq!(
+            self.slots.len(),
+            params.len(),
+            "optimizer: parameter list changed length"
+        );
         let t = self.t as i32;
         for (p, slot) in params.iter_mut().zip(self.slots.iter_mut()) {
             if !p.trainable {
@@ -230,8 +248,14 @@ impl Optimizer {
             let penalised = p.decay || self.penalty.decay_biases;
             let l2 = if penalised { self.penalty.l2 } else { 0.0 };
             let l1 = if penalised { self.penalty.l1 } else { 0.0 };
-            let w = p.value.as_slice_memory_order_mut().expect("contiguous parameter");
-            let g = p.grad.as_slice_memory_order_mut().expect("contiguous gradient");
+            let w = p
+                .value
+                .as_slice_memory_order_mut()
+                .expect("contiguous parameter");
+            let g = p
+                .grad
+                .as_slice_memory_order_mut()
+                .expect("contiguous gradient");
             assert_eq!(w.len(), g.len(), "optimizer: value/gradient length");
             let (a, b) = slot;
             match self.spec {
@@ -253,7 +277,12 @@ impl Optimizer {
                     let bc = AdamConsts::new(beta1, beta2, eps, t);
                     adam(w, g, a, b, lr, l2, l1, 0.0, &bc)
                 }
-                OptimizerSpec::AdamW { beta1, beta2, eps, weight_decay } => {
+                OptimizerSpec::AdamW {
+                    beta1,
+                    beta2,
+                    eps,
+                    weight_decay,
+                } => {
                     assert_eq!(a.len(), w.len(), "optimizer: parameter shape changed");
                     let bc = AdamConsts::new(beta1, beta2, eps, t);
                     let wd = if penalised { weight_decay } else { 0.0 };
@@ -267,10 +296,12 @@ impl Optimizer {
         let n = if p.trainable { p.len() } else { 0 };
         match self.spec {
             OptimizerSpec::Sgd => (Vec::new(), Vec::new()),
-            OptimizerSpec::Momentum { .. } | OptimizerSpec::Adagrad { .. } | OptimizerSpec::RmsProp { .. } => {
-                (vec![0.0; n], Vec::new())
+            OptimizerSpec::Momentum { .. }
+            | OptimizerSpec::Adagrad { .. }
+            | OptimizerSpec::RmsProp { .. } => (vec![0.0; n], Vec::new()),
+            OptimizerSpec::Adam { .. } | OptimizerSpec::AdamW { .. } => {
+                (vec![0.0; n], vec![0.0; n])
             }
-            OptimizerSpec::Adam { .. } | OptimizerSpec::AdamW { .. } => (vec![0.0; n], vec![0.0; n]),
         }
     }
 }
@@ -287,7 +318,16 @@ fn sgd(w: &mut [f32], g: &mut [f32], lr: f32, l2: f32, l1: f32) {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn heavy_ball(w: &mut [f32], g: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, mu: f32, nesterov: bool) {
+fn heavy_ball(
+    w: &mut [f32],
+    g: &mut [f32],
+    v: &mut [f32],
+    lr: f32,
+    l2: f32,
+    l1: f32,
+    mu: f32,
+    nesterov: bool,
+) {
     for ((w, g), v) in w.iter_mut().zip(g.iter_mut()).zip(v.iter_mut()) {
         let ge = *g + l2 * *w;
         *v = mu * *v + ge;
@@ -302,7 +342,16 @@ fn heavy_ball(w: &mut [f32], g: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1:
 
 /// Adagrad (`rho = None`) or RMSProp (`rho = Some`).
 #[allow(clippy::too_many_arguments)]
-fn adaptive(w: &mut [f32], g: &mut [f32], s2: &mut [f32], lr: f32, l2: f32, l1: f32, eps: f32, rho: Option<f32>) {
+fn adaptive(
+    w: &mut [f32],
+    g: &mut [f32],
+    s2: &mut [f32],
+    lr: f32,
+    l2: f32,
+    l1: f32,
+    eps: f32,
+    rho: Option<f32>,
+) {
     let (keep, add) = match rho {
         Some(r) => (r, 1.0 - r),
         None => (1.0, 1.0),
@@ -312,7 +361,11 @@ fn adaptive(w: &mut [f32], g: &mut [f32], s2: &mut [f32], lr: f32, l2: f32, l1: 
         *s2 = keep * *s2 + add * ge * ge;
         let step = lr / (s2.sqrt() + eps);
         let nw = *w - step * ge;
-        *w = if l1 > 0.0 { soft_threshold(nw, step * l1) } else { nw };
+        *w = if l1 > 0.0 {
+            soft_threshold(nw, step * l1)
+        } else {
+            nw
+        };
         *g = 0.0;
     }
 }
@@ -331,13 +384,29 @@ impl AdamConsts {
     fn new(beta1: f32, beta2: f32, eps: f32, t: i32) -> Self {
         let c1 = 1.0 / (1.0 - (beta1 as f64).powi(t)) as f32;
         let c2 = 1.0 / (1.0 - (beta2 as f64).powi(t)) as f32;
-        AdamConsts { beta1, beta2, eps, c1, c2 }
+        AdamConsts {
+            beta1,
+            beta2,
+            eps,
+            c1,
+            c2,
+        }
     }
 }
 
 /// Adam / AdamW (`wd > 0`): one fused pass.
 #[allow(clippy::too_many_arguments)]
-fn adam(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
+fn adam(
+    w: &mut [f32],
+    g: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    lr: f32,
+    l2: f32,
+    l1: f32,
+    wd: f32,
+    k: &AdamConsts,
+) {
     let (b1, b2, eps, c1, c2) = (k.beta1, k.beta2, k.eps, k.c1, k.c2);
     let decay = 1.0 - lr * wd;
     let n = w.len();
@@ -351,7 +420,11 @@ fn adam(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2:
         v[i] = vi;
         let step = lr / ((vi * c2).sqrt() + eps);
         let nw = wi - step * (mi * c1);
-        w[i] = if l1 > 0.0 { soft_threshold(nw, step * l1) } else { nw };
+        w[i] = if l1 > 0.0 {
+            soft_threshold(nw, step * l1)
+        } else {
+            nw
+        };
         g[i] = 0.0;
     }
 }

@@ -17,13 +17,19 @@ use crate::nn::{Ctx, Layer};
 
 fn as3<'a>(x: ArrayViewD<'a, f32>, who: &str) -> ndarray::ArrayView3<'a, f32> {
     let shape = x.shape().to_vec();
-    x.into_dimensionality::<Ix3>().unwrap_or_else(|_| panic!("{who}: expected (batch, frames, dims), got {shape:?}"))
+    x.into_dimensionality::<Ix3>()
+        .unwrap_or_else(|_| panic!("{who}: expected (batch, frames, dims), got {shape:?}"))
 }
 
 fn valid_lengths(ctx: &Ctx<'_>, batch: usize, frames: usize, who: &str) -> Vec<usize> {
     match &ctx.lengths {
         Some(l) => {
-            assert_eq!(l.len(), batch, "{who}: {} lengths for a batch of {batch}", l.len());
+            assert_eq!(
+                l.len(),
+                batch,
+                "{who}: {} lengths for a batch of {batch}",
+                l.len()
+            );
             l.iter().map(|&v| v.min(frames)).collect()
         }
         None => vec![frames; batch],
@@ -42,7 +48,12 @@ pub struct FlattenFrames {
 impl FlattenFrames {
     /// Flattens exactly `frames` frames per item.
     pub fn new(frames: usize) -> Self {
-        FlattenFrames { frames, in_frames: 0, dims: 0, lengths: Vec::new() }
+        FlattenFrames {
+            frames,
+            in_frames: 0,
+            dims: 0,
+            lengths: Vec::new(),
+        }
     }
 }
 
@@ -62,7 +73,9 @@ impl Layer for FlattenFrames {
         let mut y = Array2::<f32>::zeros((batch, self.frames * dims));
         for b in 0..batch {
             for t in 0..self.frames.min(lengths[b]) {
-                y.row_mut(b).slice_mut(ndarray::s![t * dims..(t + 1) * dims]).assign(&x3.slice(ndarray::s![b, t, ..]));
+                y.row_mut(b)
+                    .slice_mut(ndarray::s![t * dims..(t + 1) * dims])
+                    .assign(&x3.slice(ndarray::s![b, t, ..]));
             }
         }
         (self.in_frames, self.dims, self.lengths) = (t_in, dims, lengths);
@@ -76,7 +89,11 @@ impl Layer for FlattenFrames {
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         let batch = self.lengths.len();
         let dims = self.dims;
-        assert_eq!(grad_out.shape(), &[batch, self.frames * dims], "flatten_frames: backward shape");
+        assert_eq!(
+            grad_out.shape(),
+            &[batch, self.frames * dims],
+            "flatten_frames: backward shape"
+        );
         let mut dx = Array3::<f32>::zeros((batch, self.in_frames, dims));
         for b in 0..batch {
             for t in 0..self.frames.min(self.lengths[b]) {
@@ -164,7 +181,11 @@ impl Layer for StatsPool {
     /// `(batch, 2 * dims) -> (batch, T, dims)`
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         let (batch, t_in, dims) = self.input.dim();
-        assert_eq!(grad_out.shape(), &[batch, 2 * dims], "stats_pool: backward shape");
+        assert_eq!(
+            grad_out.shape(),
+            &[batch, 2 * dims],
+            "stats_pool: backward shape"
+        );
         let mut dx = Array3::<f32>::zeros((batch, t_in, dims));
         for b in 0..batch {
             let l = self.lengths[b];
@@ -205,16 +226,26 @@ mod tests {
     fn gradcheck_stats_pool_variable_lengths() {
         let lengths = vec![5, 3, 1, 4];
         let x = padded(&[4, 5, 3], &lengths);
-        let opts = CheckOptions { lengths: Some(lengths), ..Default::default() };
+        let opts = CheckOptions {
+            lengths: Some(lengths),
+            ..Default::default()
+        };
         check_layer(&mut StatsPool::default(), &x, &opts);
-        check_layer(&mut StatsPool::default(), &padded(&[2, 4, 2], &[4, 4]), &CheckOptions::default());
+        check_layer(
+            &mut StatsPool::default(),
+            &padded(&[2, 4, 2], &[4, 4]),
+            &CheckOptions::default(),
+        );
     }
 
     #[test]
     fn stats_ignore_padding() {
         let x = ndarray::array![[[1.0f32], [3.0], [0.0], [0.0]]].into_dyn();
         let mut rng = rng_from_seed(0);
-        let mut ctx = Ctx { lengths: Some(vec![2]), ..Ctx::eval(&mut rng) };
+        let mut ctx = Ctx {
+            lengths: Some(vec![2]),
+            ..Ctx::eval(&mut rng)
+        };
         let y = StatsPool::new(0.0).forward(x.view(), &mut ctx);
         assert_eq!(y, ndarray::array![[2.0f32, 1.0]].into_dyn());
     }
@@ -223,9 +254,16 @@ mod tests {
     fn gradcheck_flatten() {
         let lengths = vec![3, 2];
         let x = padded(&[2, 3, 2], &lengths);
-        let opts = CheckOptions { lengths: Some(lengths), ..Default::default() };
+        let opts = CheckOptions {
+            lengths: Some(lengths),
+            ..Default::default()
+        };
         check_layer(&mut FlattenFrames::new(2), &x, &opts);
-        check_layer(&mut FlattenFrames::new(4), &padded(&[2, 3, 2], &[3, 3]), &CheckOptions::default());
+        check_layer(
+            &mut FlattenFrames::new(4),
+            &padded(&[2, 3, 2], &[3, 3]),
+            &CheckOptions::default(),
+        );
     }
 
     #[test]
@@ -233,7 +271,10 @@ mod tests {
         let x = ndarray::array![[[1.0f32, 2.0], [3.0, 4.0]]].into_dyn();
         let mut rng = rng_from_seed(0);
         let y = FlattenFrames::new(3).forward(x.view(), &mut Ctx::eval(&mut rng));
-        assert_eq!(y, ndarray::array![[1.0f32, 2.0, 3.0, 4.0, 0.0, 0.0]].into_dyn());
+        assert_eq!(
+            y,
+            ndarray::array![[1.0f32, 2.0, 3.0, 4.0, 0.0, 0.0]].into_dyn()
+        );
         let y = FlattenFrames::new(1).forward(x.view(), &mut Ctx::eval(&mut rng));
         assert_eq!(y, ndarray::array![[1.0f32, 2.0]].into_dyn());
     }

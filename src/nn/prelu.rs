@@ -33,7 +33,10 @@ impl PRelu {
     }
 
     fn from_alpha(a: Array1<f32>) -> Self {
-        PRelu { alpha: Param::new("alpha", a.into_dyn(), false), input: ArrayD::zeros(ndarray::IxDyn(&[0])) }
+        PRelu {
+            alpha: Param::new("alpha", a.into_dyn(), false),
+            input: ArrayD::zeros(ndarray::IxDyn(&[0])),
+        }
     }
 
     fn units(&self) -> usize {
@@ -57,17 +60,28 @@ impl Layer for PRelu {
     fn forward(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
         let n = self.units();
         let last = x.shape().last().copied().unwrap_or(0);
-        assert!(n == 1 || last == n, "{}: input shape {:?}", self.name(), x.shape());
+        assert!(
+            n == 1 || last == n,
+            "{}: input shape {:?}",
+            self.name(),
+            x.shape()
+        );
         let x = x.as_standard_layout().into_owned();
         if ctx.training() {
             ensure_shape(&mut self.input, x.shape());
             self.input.assign(&x);
         }
-        let a = self.alpha.value.as_slice().expect("contiguous alpha").to_vec();
+        let a = self
+            .alpha
+            .value
+            .as_slice()
+            .expect("contiguous alpha")
+            .to_vec();
         let mut y = x;
         let ys = y.as_slice_mut().expect("standard layout");
         if n == 1 {
-            ys.iter_mut().for_each(|v| *v = if *v > 0.0 { *v } else { a[0] * *v });
+            ys.iter_mut()
+                .for_each(|v| *v = if *v > 0.0 { *v } else { a[0] * *v });
         } else {
             for row in ys.chunks_exact_mut(n) {
                 for (v, &ai) in row.iter_mut().zip(&a) {
@@ -83,9 +97,19 @@ impl Layer for PRelu {
     /// # Shapes
     /// same as forward
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        assert_eq!(grad_out.shape(), self.input.shape(), "{}: backward shape", self.name());
+        assert_eq!(
+            grad_out.shape(),
+            self.input.shape(),
+            "{}: backward shape",
+            self.name()
+        );
         let n = self.units();
-        let a = self.alpha.value.as_slice().expect("contiguous alpha").to_vec();
+        let a = self
+            .alpha
+            .value
+            .as_slice()
+            .expect("contiguous alpha")
+            .to_vec();
         let mut dx = grad_out.as_standard_layout().into_owned();
         let xs = self.input.as_slice().expect("standard layout");
         let mut da = vec![0.0f64; n];
@@ -139,9 +163,21 @@ mod tests {
 
     #[test]
     fn gradcheck_shared_and_per_unit() {
-        check_layer(&mut PRelu::shared(0.25), &input(&[4, 5]), &CheckOptions::default());
-        check_layer(&mut PRelu::per_unit(5, 0.1), &input(&[4, 5]), &CheckOptions::default());
-        check_layer(&mut PRelu::per_unit(3, 0.3), &input(&[2, 4, 3]), &CheckOptions::default());
+        check_layer(
+            &mut PRelu::shared(0.25),
+            &input(&[4, 5]),
+            &CheckOptions::default(),
+        );
+        check_layer(
+            &mut PRelu::per_unit(5, 0.1),
+            &input(&[4, 5]),
+            &CheckOptions::default(),
+        );
+        check_layer(
+            &mut PRelu::per_unit(3, 0.3),
+            &input(&[2, 4, 3]),
+            &CheckOptions::default(),
+        );
     }
 
     #[test]

@@ -68,7 +68,10 @@ mod tests {
 
     #[test]
     fn step_and_cosine_values() {
-        let s = Schedule::Step { every: 2, gamma: 0.5 };
+        let s = Schedule::Step {
+            every: 2,
+            gamma: 0.5,
+        };
         let got: Vec<f32> = (0..5).map(|e| s.lr(1.0, e, 5)).collect();
         assert_eq!(got, vec![1.0, 1.0, 0.5, 0.5, 0.25]);
         let c = Schedule::Cosine { min_lr: 0.1 };
@@ -80,8 +83,18 @@ mod tests {
 
     #[test]
     fn validation_and_toml() {
-        assert!(Schedule::Step { every: 0, gamma: 0.5 }.validate().is_err());
-        assert!(Schedule::Step { every: 1, gamma: 1.5 }.validate().is_err());
+        assert!(Schedule::Step {
+            every: 0,
+            gamma: 0.5
+        }
+        .validate()
+        .is_err());
+        assert!(Schedule::Step {
+            every: 1,
+            gamma: 1.5
+        }
+        .validate()
+        .is_err());
         let s: Schedule = toml::from_str("kind = \"cosine\"").unwrap();
         assert_eq!(s, Schedule::Cosine { min_lr: 0.0 });
     }

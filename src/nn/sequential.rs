@@ -84,7 +84,11 @@ impl Sequential {
 
     /// Runs the layers one by one and names the first whose output holds a
     /// NaN or an infinity (a diagnostic for the training guard).
-    pub fn first_nonfinite_layer(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> Option<String> {
+    pub fn first_nonfinite_layer(
+        &mut self,
+        x: ArrayViewD<'_, f32>,
+        ctx: &mut Ctx<'_>,
+    ) -> Option<String> {
         if x.iter().any(|v| !v.is_finite()) {
             return Some("the input".to_string());
         }
@@ -153,7 +157,10 @@ impl Layer for Sequential {
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        self.layers.iter_mut().flat_map(|l| l.params_mut()).collect()
+        self.layers
+            .iter_mut()
+            .flat_map(|l| l.params_mut())
+            .collect()
     }
 }
 
@@ -195,7 +202,10 @@ mod tests {
         for (pa, pb) in a.params().iter().zip(b.params()) {
             assert_eq!(pa.grad, pb.grad);
         }
-        assert_eq!(a.param_keys(), vec!["0.weight", "0.bias", "2.weight", "2.bias"]);
+        assert_eq!(
+            a.param_keys(),
+            vec!["0.weight", "0.bias", "2.weight", "2.bias"]
+        );
         assert!(a.param_labels()[2].contains("linear(5->3).weight"));
     }
 
@@ -205,7 +215,9 @@ mod tests {
         s.layers_mut()[2].params_mut()[0].value.fill(f32::INFINITY);
         let x = ArrayD::from_elem(IxDyn(&[1, 4]), 0.5f32);
         let mut rng = rng_from_seed(0);
-        let which = s.first_nonfinite_layer(x.view(), &mut Ctx::eval(&mut rng)).unwrap();
+        let which = s
+            .first_nonfinite_layer(x.view(), &mut Ctx::eval(&mut rng))
+            .unwrap();
         assert!(which.starts_with("layer 2 linear"), "{which}");
     }
 }

@@ -140,13 +140,21 @@ impl MlpSpec {
     /// The first invalid field, by name and value.
     pub fn validate(&self) -> Result<(), NnError> {
         if let Some(i) = self.hidden.iter().position(|&h| h == 0) {
-            return Err(NnError::invalid("hidden", format!("{:?} (entry {i})", self.hidden), "sizes must be >= 1"));
+            return Err(NnError::invalid(
+                "hidden",
+                format!("{:?} (entry {i})", self.hidden),
+                "sizes must be >= 1",
+            ));
         }
         check_unit_open("dropout", self.dropout)?;
         check_non_negative("leaky_slope", self.leaky_slope)?;
         check_non_negative("prelu_init", self.prelu_init)?;
         if self.activation == Activation::Maxout && self.maxout_pieces < 2 {
-            return Err(NnError::invalid("maxout_pieces", self.maxout_pieces, "must be >= 2 with activation = maxout"));
+            return Err(NnError::invalid(
+                "maxout_pieces",
+                self.maxout_pieces,
+                "must be >= 2 with activation = maxout",
+            ));
         }
         if let Pooling::Flatten { frames: 0 } = self.pooling {
             return Err(NnError::invalid("pooling.frames", 0, "must be >= 1"));
@@ -156,7 +164,11 @@ impl MlpSpec {
 
     /// The initialiser actually used.
     pub fn effective_init(&self) -> Init {
-        self.init.unwrap_or(if self.activation.is_relu_like() { Init::HeUniform } else { Init::XavierUniform })
+        self.init.unwrap_or(if self.activation.is_relu_like() {
+            Init::HeUniform
+        } else {
+            Init::XavierUniform
+        })
     }
 }
 
@@ -165,7 +177,12 @@ impl MlpSpec {
 ///
 /// # Errors
 /// An invalid spec, `input_dim == 0` or `n_classes < 2`.
-pub fn build(spec: &MlpSpec, input_dim: usize, n_classes: usize, rng: &mut Rng) -> Result<Sequential, NnError> {
+pub fn build(
+    spec: &MlpSpec,
+    input_dim: usize,
+    n_classes: usize,
+    rng: &mut Rng,
+) -> Result<Sequential, NnError> {
     spec.validate()?;
     if input_dim == 0 {
         return Err(NnError::invalid("input_dim", 0, "must be >= 1"));
@@ -198,7 +215,9 @@ pub fn build(spec: &MlpSpec, input_dim: usize, n_classes: usize, rng: &mut Rng) 
                     Activation::Sigmoid => net.push(ActivationLayer::new(ActivationFn::Sigmoid)?),
                     Activation::Tanh => net.push(ActivationLayer::new(ActivationFn::Tanh)?),
                     Activation::Relu => net.push(ActivationLayer::new(ActivationFn::Relu)?),
-                    Activation::LeakyRelu => net.push(ActivationLayer::new(ActivationFn::LeakyRelu(spec.leaky_slope))?),
+                    Activation::LeakyRelu => net.push(ActivationLayer::new(
+                        ActivationFn::LeakyRelu(spec.leaky_slope),
+                    )?),
                     Activation::Prelu => net.push(PRelu::per_unit(h, spec.prelu_init)),
                     Activation::PreluShared => net.push(PRelu::shared(spec.prelu_init)),
                     Activation::Maxout => unreachable!("handled above"),
@@ -223,7 +242,10 @@ mod tests {
 
     #[test]
     fn toml_round_trip_and_defaults() {
-        let s: MlpSpec = toml::from_str("hidden = [64]\nactivation = \"maxout\"\nmaxout_pieces = 3\ndropout = 0.1").unwrap();
+        let s: MlpSpec = toml::from_str(
+            "hidden = [64]\nactivation = \"maxout\"\nmaxout_pieces = 3\ndropout = 0.1",
+        )
+        .unwrap();
         assert_eq!(s.hidden, vec![64]);
         assert_eq!(s.activation, Activation::Maxout);
         assert!(s.input_norm);
@@ -232,7 +254,10 @@ mod tests {
         let d = MlpSpec::default();
         assert_eq!(d.hidden, vec![256, 256]);
         assert_eq!(d.effective_init(), Init::HeUniform);
-        assert!(toml::from_str::<MlpSpec>("hiden = [3]").is_err(), "typos are rejected");
+        assert!(
+            toml::from_str::<MlpSpec>("hiden = [3]").is_err(),
+            "typos are rejected"
+        );
         let p: MlpSpec = toml::from_str("pooling = { kind = \"flatten\", frames = 10 }").unwrap();
         assert_eq!(p.pooling, Pooling::Flatten { frames: 10 });
     }
@@ -240,17 +265,48 @@ mod tests {
     #[test]
     fn build_layers_and_errors() {
         let mut rng = rng_from_seed(1);
-        let spec = MlpSpec { hidden: vec![8, 4], dropout: 0.2, ..Default::default() };
+        let spec = MlpSpec {
+            hidden: vec![8, 4],
+            dropout: 0.2,
+            ..Default::default()
+        };
         let net = build(&spec, 5, 3, &mut rng).unwrap();
         let names: Vec<String> = net.layers().iter().map(|l| l.name()).collect();
         assert_eq!(
             names,
-            vec!["standardize(5)", "linear(5->8)", "relu", "dropout(0.2)", "linear(8->4)", "relu", "dropout(0.2)", "linear(4->3)"]
+            vec![
+                "standardize(5)",
+                "linear(5->8)",
+                "relu",
+                "dropout(0.2)",
+                "linear(8->4)",
+                "relu",
+                "dropout(0.2)",
+                "linear(4->3)"
+            ]
         );
-        let e = build(&MlpSpec { dropout: 1.0, ..spec.clone() }, 5, 3, &mut rng).unwrap_err();
+        let e = build(
+            &MlpSpec {
+                dropout: 1.0,
+                ..spec.clone()
+            },
+            5,
+            3,
+            &mut rng,
+        )
+        .unwrap_err();
         assert!(e.to_string().starts_with("dropout = 1"));
         assert!(build(&spec, 5, 1, &mut rng).is_err());
-        let e = build(&MlpSpec { hidden: vec![3, 0], ..spec }, 5, 3, &mut rng).unwrap_err();
+        let e = build(
+            &MlpSpec {
+                hidden: vec![3, 0],
+                ..spec
+            },
+            5,
+            3,
+            &mut rng,
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("hidden"));
     }
 
@@ -264,21 +320,37 @@ mod tests {
             Activation::PreluShared,
             Activation::Maxout,
         ] {
-            let spec = MlpSpec { hidden: vec![6], activation: act, input_norm: false, ..Default::default() };
+            let spec = MlpSpec {
+                hidden: vec![6],
+                activation: act,
+                input_norm: false,
+                ..Default::default()
+            };
             let mut net = build(&spec, 4, 3, &mut rng_from_seed(2)).unwrap();
-            let x = ArrayD::from_shape_fn(IxDyn(&[3, 4]), |i| ((i[0] * 4 + i[1]) as f32 * 0.9).sin());
+            let x =
+                ArrayD::from_shape_fn(IxDyn(&[3, 4]), |i| ((i[0] * 4 + i[1]) as f32 * 0.9).sin());
             // Piecewise-linear activations have kinks; a smaller step keeps
             // probes on one side, and one straddling probe is tolerated.
-            let opts = CheckOptions { step: 1e-3, allowed_mismatches: 1, ..Default::default() };
+            let opts = CheckOptions {
+                step: 1e-3,
+                allowed_mismatches: 1,
+                ..Default::default()
+            };
             check_layer(&mut net, &x, &opts);
         }
     }
 
     #[test]
     fn pooled_specs_build() {
-        let spec = MlpSpec { hidden: vec![4], pooling: Pooling::MeanStd, ..Default::default() };
+        let spec = MlpSpec {
+            hidden: vec![4],
+            pooling: Pooling::MeanStd,
+            ..Default::default()
+        };
         let mut net = build(&spec, 3, 2, &mut rng_from_seed(0)).unwrap();
-        let x = ArrayD::from_shape_fn(IxDyn(&[2, 5, 3]), |i| (i[1] as f32 - i[2] as f32) * 0.3 + i[0] as f32);
+        let x = ArrayD::from_shape_fn(IxDyn(&[2, 5, 3]), |i| {
+            (i[1] as f32 - i[2] as f32) * 0.3 + i[0] as f32
+        });
         let y = net.forward(x.view(), &mut crate::nn::Ctx::eval(&mut rng_from_seed(0)));
         assert_eq!(y.shape(), &[2, 2]);
     }

@@ -81,11 +81,21 @@ impl Layer for Standardize {
     /// `(.., features) -> (.., features)`
     fn forward(&mut self, x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> ArrayD<f32> {
         let f = self.features();
-        assert_eq!(x.shape().last().copied(), Some(f), "{}: input shape {:?}", self.name(), x.shape());
+        assert_eq!(
+            x.shape().last().copied(),
+            Some(f),
+            "{}: input shape {:?}",
+            self.name(),
+            x.shape()
+        );
         let mut y = x.as_standard_layout().into_owned();
         let m = self.mean.value.as_slice().expect("contiguous");
         let s = self.inv_std.value.as_slice().expect("contiguous");
-        for row in y.as_slice_mut().expect("standard").chunks_exact_mut(f.max(1)) {
+        for row in y
+            .as_slice_mut()
+            .expect("standard")
+            .chunks_exact_mut(f.max(1))
+        {
             for ((v, &mm), &ss) in row.iter_mut().zip(m).zip(s) {
                 *v = (*v - mm) * ss;
             }
@@ -101,7 +111,11 @@ impl Layer for Standardize {
         let mut dx = grad_out.as_standard_layout().into_owned();
         let f = self.features();
         let s = self.inv_std.value.as_slice().expect("contiguous");
-        for row in dx.as_slice_mut().expect("standard").chunks_exact_mut(f.max(1)) {
+        for row in dx
+            .as_slice_mut()
+            .expect("standard")
+            .chunks_exact_mut(f.max(1))
+        {
             for (g, &ss) in row.iter_mut().zip(s) {
                 *g *= ss;
             }

@@ -18,10 +18,17 @@ pub fn rows_cols(shape: &[usize]) -> (usize, usize) {
 pub fn to_rows(x: ArrayViewD<'_, f32>) -> RowsOwnedOrView<'_> {
     let (rows, cols) = rows_cols(x.shape());
     if x.is_standard_layout() {
-        RowsOwnedOrView::View(x.into_shape_with_order((rows, cols)).expect("standard layout"))
+        RowsOwnedOrView::View(
+            x.into_shape_with_order((rows, cols))
+                .expect("standard layout"),
+        )
     } else {
         let owned = x.as_standard_layout().into_owned();
-        RowsOwnedOrView::Owned(owned.into_shape_with_order((rows, cols)).expect("standard layout"))
+        RowsOwnedOrView::Owned(
+            owned
+                .into_shape_with_order((rows, cols))
+                .expect("standard layout"),
+        )
     }
 }
 
@@ -61,10 +68,14 @@ pub fn ensure_shape(buf: &mut ArrayD<f32>, shape: &[usize]) {
 /// `(rows, cols)` view of a contiguous n-d array (panics if not standard).
 pub fn as_rows(a: &ArrayD<f32>) -> ArrayView2<'_, f32> {
     let (r, c) = rows_cols(a.shape());
-    a.view().into_shape_with_order((r, c)).expect("standard layout")
+    a.view()
+        .into_shape_with_order((r, c))
+        .expect("standard layout")
 }
 
 /// The 2-d view of a parameter stored as an n-d array of rank 2.
 pub fn param2(a: &ArrayD<f32>) -> ArrayView2<'_, f32> {
-    a.view().into_dimensionality::<Ix2>().expect("rank-2 parameter")
+    a.view()
+        .into_dimensionality::<Ix2>()
+        .expect("rank-2 parameter")
 }
