@@ -1,1 +1,2 @@
 //! The hand-crafted front end: one file per stage, presets, and the pipeline.
+pub mod learned;
