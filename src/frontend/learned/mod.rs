@@ -52,7 +52,7 @@
 // pub mod dct;
 pub mod dft;
 pub mod export;
-// pub mod melbank;
+pub mod melbank;
 // pub mod norm;
 
 use std::path::PathBuf;
