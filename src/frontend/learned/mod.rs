@@ -47,7 +47,7 @@
 //! tables; [`export::export_npy`] writes each stage's current effective
 //! parameters next to the classic values they started from.
 
-// pub mod compress;
+pub mod compress;
 // pub mod config;
 // pub mod dct;
 pub mod dft;
