@@ -49,7 +49,7 @@
 
 pub mod compress;
 // pub mod config;
-// pub mod dct;
+pub mod dct;
 pub mod dft;
 pub mod export;
 pub mod melbank;
