@@ -53,7 +53,7 @@ pub mod dct;
 pub mod dft;
 pub mod export;
 pub mod melbank;
-// pub mod norm;
+pub mod norm;
 
 use std::path::PathBuf;
 
