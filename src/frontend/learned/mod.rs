@@ -48,7 +48,7 @@
 //! parameters next to the classic values they started from.
 
 pub mod compress;
-// pub mod config;
+pub mod config;
 pub mod dct;
 pub mod dft;
 pub mod export;
@@ -61,7 +61,7 @@ use ndarray::{Array2, Array3, ArrayD, ArrayView3, ArrayViewD, ArrayViewMut2, Ix2
 
 use crate::nn::{Layer, Param, Rng};
 
-// CONFIG
+pub use config::{InitKind, LearnConfig, StageConfig};
 pub use export::{export_npy, Exported};
 
 /// How a learned stage's parameters start.
