@@ -103,7 +103,7 @@ impl<K> StageConfig<K> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct NormConfig {
-    /// Mean or mean and variance. Default: mean_var.
+    /// Grouping of the statistics. Default: frame.
     #[serde(default)]
     pub kind: NormKind,
     /// Per-channel scale and shift after normalising. Default: false.
@@ -208,14 +208,14 @@ mod tests {
             kind = "pcen"
             [frontend.learn.dct]
             [frontend.learn.norm]
-            kind = "mean"
+            kind = "utterance_mean"
             "#,
         )
         .expect("valid config");
         assert_eq!(cfg.mel, Some(StageConfig { learn: true, init: InitKind::Classic, kind: MelKind::Matrix }));
         assert_eq!(cfg.compress.map(|c| (c.init, c.kind)), Some((InitKind::Random, CompressKind::Pcen)));
         assert_eq!(cfg.dct, Some(StageConfig::default()));
-        assert_eq!(cfg.norm, Some(NormConfig { kind: NormKind::Mean, affine: false, learn: true }));
+        assert_eq!(cfg.norm, Some(NormConfig { kind: NormKind::UtteranceMean, affine: false, learn: true }));
         assert_eq!(cfg.spectrum, None);
         assert_eq!(cfg.first_learned(), Some(Stage::Mel));
     }

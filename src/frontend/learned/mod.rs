@@ -29,16 +29,18 @@
 //!   have zero gradient, handled by a tiny off-support seed).
 //! - **Robust training from random init.** The issue records a collapse of a
 //!   reference model whose input standardisation was computed once from the
-//!   nearly identical random initial filters. [`norm::UtteranceNorm`] is a
-//!   differentiable per-utterance mean/variance normalisation that sits between
-//!   the front end and the classifier, so standardisation follows the filters
-//!   as they separate instead of being fixed at step 0.
+//!   nearly identical random initial filters. [`norm::FeatureNorm`] is a
+//!   differentiable normalisation (per frame, per utterance or per batch) that
+//!   sits between the front end and the classifier, so standardisation
+//!   follows the filters as they separate instead of being fixed at step 0.
+//!   `tests/learned_robust.rs` shows the reference set-up collapsing on 5 of
+//!   8 seeds where this one trains on all 8.
 //!
 //! # Tensor layout
 //! Every layer works on `(batch, frames, dims)` f32 tensors ([`ArrayD`] viewed
 //! as `Ix3`) and treats frames independently, except [`pcen::Pcen`] (a causal
-//! recursion along frames) and [`norm::UtteranceNorm`] (statistics over the
-//! valid frames); both honour [`crate::nn::Ctx::lengths`] and write zeros into
+//! recursion along frames) and [`norm::FeatureNorm`] (statistics over valid
+//! frames); both honour [`crate::nn::Ctx::lengths`] and write zeros into
 //! padded frames. Per-frame layers compute padded frames like any other; they
 //! cannot influence valid frames.
 //!
