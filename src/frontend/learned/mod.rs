@@ -55,6 +55,7 @@ pub mod dct;
 pub mod dft;
 pub mod export;
 pub mod melbank;
+pub mod melbank_param;
 pub mod norm;
 
 use std::path::PathBuf;
