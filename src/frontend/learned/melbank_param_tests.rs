@@ -127,8 +127,9 @@ fn gradients_match_finite_differences_away_from_kinks() {
                 .find(|l| kink_margin(l) > 0.02)
                 .expect("an init clear of kinks within 50 draws");
             let report = check_layer(&mut layer, &x, &opts);
-            // The check is not vacuous: centre and width gradients are O(0.1..1).
-            for (name, _, scale) in &report.rows {
+            // The check is not vacuous: centre and width gradients are O(0.1..1)
+            // (the input row is skipped: area-normalised weights are ~1e-3).
+            for (name, _, scale) in report.rows.iter().filter(|r| r.0 != "input") {
                 assert!(*scale > 1e-2, "{name}: gradient scale {scale}");
             }
         }
