@@ -57,6 +57,7 @@ pub mod export;
 pub mod melbank;
 pub mod melbank_param;
 pub mod norm;
+pub mod pcen;
 
 use std::path::PathBuf;
 
