@@ -58,6 +58,7 @@ pub mod melbank;
 pub mod melbank_param;
 pub mod norm;
 pub mod pcen;
+pub mod preemph;
 
 use std::path::PathBuf;
 
