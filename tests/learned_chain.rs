@@ -18,22 +18,56 @@ use speechfront::nn::{rng_from_seed, Ctx, Layer, Rng};
 const SEED: u64 = 70;
 
 /// Learn flags per stage: spectrum, mel, log, dct.
-fn mfcc_chain(learn: [bool; 4], random: bool, norm: bool, frame_len: usize, rng: &mut Rng) -> Chain {
+fn mfcc_chain(
+    learn: [bool; 4],
+    random: bool,
+    norm: bool,
+    frame_len: usize,
+    rng: &mut Rng,
+) -> Chain {
     let n_bins = frame_len / 2 + 1;
     let (n_mels, n_ceps) = (6, 4);
     let mut stage_rngs: Vec<Rng> = (0..3).map(|_| rng_from_seed(rng_seed(rng))).collect();
-    let mut inits = stage_rngs.iter_mut().map(|r| if random { Init::Random(r) } else { Init::Classic });
+    let mut inits = stage_rngs.iter_mut().map(|r| {
+        if random {
+            Init::Random(r)
+        } else {
+            Init::Classic
+        }
+    });
     let mut init = || inits.next().expect("one init per stage");
-    let tfb = TimeFilterbank::new(&hann(frame_len), frame_len, SpectrumKind::Power, learn[0], init()).expect("tfb");
+    let tfb = TimeFilterbank::new(
+        &hann(frame_len),
+        frame_len,
+        SpectrumKind::Power,
+        learn[0],
+        init(),
+    )
+    .expect("tfb");
     let mel = triangles(n_mels, n_bins);
-    let mel = MelMatrix::new(mel.view(), learn[1], init(), MelMatrixOptions::default()).expect("mel");
+    let mel =
+        MelMatrix::new(mel.view(), learn[1], init(), MelMatrixOptions::default()).expect("mel");
     // Floor 1e-2: the toy spectra are O(1..100), so the log stays smooth.
     let log = LogCompress::new(n_mels, true, 1e-2, 1.0, learn[2], Init::Classic).expect("log");
-    let lifter = Some(Lifter { q: 6.0, index: LifterIndex::Kaldi });
+    let lifter = Some(Lifter {
+        q: 6.0,
+        index: LifterIndex::Kaldi,
+    });
     let dct = LearnedDct::new(n_mels, n_ceps, lifter, true, learn[3], init()).expect("dct");
-    let mut layers: Vec<Box<dyn Layer>> = vec![Box::new(tfb), Box::new(mel), Box::new(log), Box::new(dct)];
+    let mut layers: Vec<Box<dyn Layer>> =
+        vec![Box::new(tfb), Box::new(mel), Box::new(log), Box::new(dct)];
     if norm {
-        layers.push(Box::new(FeatureNorm::new(n_ceps, NormKind::Frame, DEFAULT_EPS, DEFAULT_MOMENTUM, true, true).expect("norm")));
+        layers.push(Box::new(
+            FeatureNorm::new(
+                n_ceps,
+                NormKind::Frame,
+                DEFAULT_EPS,
+                DEFAULT_MOMENTUM,
+                true,
+                true,
+            )
+            .expect("norm"),
+        ));
     }
     layers.push(Box::new(MeanPool::default()));
     layers.push(Box::new(Dense::new(n_ceps, 2, rng)));
@@ -63,13 +97,19 @@ fn finite_differences_through_the_whole_learned_chain() {
         let mut chain = mfcc_chain([true; 4], random, norm, 16, &mut rng);
         let trainable = chain.num_trainable();
         // 18x16 basis + 6x9 mel + 6 log offsets + 4x6 DCT + 4 bias (+ 8 affine) + 2x4 + 2 head.
-        assert_eq!(trainable, 288 + 54 + 6 + 24 + 4 + if norm { 8 } else { 0 } + 10);
+        assert_eq!(
+            trainable,
+            288 + 54 + 6 + 24 + 4 + if norm { 8 } else { 0 } + 10
+        );
         // Step 1e-3, not the default 1e-2: the log of a power spectrum near a
         // spectral null is strongly curved (third derivative ~ 1/p^3), and with
         // 1e-2 the central difference's truncation error reached 7% on one
         // input sample. Round-off stays small (6 O(1) outputs: ~6e-8 * 2.5 /
         // 1e-3 = 1.5e-4, under atol 1e-3).
-        let opts = CheckOptions { step: 1e-3, ..CheckOptions::default() };
+        let opts = CheckOptions {
+            step: 1e-3,
+            ..CheckOptions::default()
+        };
         check_layer(&mut chain, &x, &opts);
     }
 }
@@ -96,7 +136,11 @@ fn frozen_stages_are_not_updated_while_learned_ones_move() {
     let (x, labels) = two_tones(8, 3, 16, &mut rng);
     // Spectrum and log frozen; mel and DCT learned.
     let mut chain = mfcc_chain([false, true, false, true], false, false, 16, &mut rng);
-    let before: Vec<_> = chain.params().iter().map(|p| (p.trainable, p.value.clone())).collect();
+    let before: Vec<_> = chain
+        .params()
+        .iter()
+        .map(|p| (p.trainable, p.value.clone()))
+        .collect();
     let mut adam = Adam::new(1e-2);
     for _ in 0..5 {
         loss_and_backward(&mut chain, &x, &labels);
@@ -109,7 +153,11 @@ fn frozen_stages_are_not_updated_while_learned_ones_move() {
             assert_ne!(old, &p.value, "{} did not move", p.name);
         } else {
             assert_eq!(old, &p.value, "frozen {} moved", p.name);
-            assert!(p.grad.iter().all(|&g| g == 0.0), "frozen {} got a gradient", p.name);
+            assert!(
+                p.grad.iter().all(|&g| g == 0.0),
+                "frozen {} got a gradient",
+                p.name
+            );
         }
     }
 }

@@ -13,7 +13,11 @@ pub struct Chain(pub Vec<Box<dyn Layer>>);
 
 impl Layer for Chain {
     fn name(&self) -> String {
-        self.0.iter().map(|l| l.name()).collect::<Vec<_>>().join(" -> ")
+        self.0
+            .iter()
+            .map(|l| l.name())
+            .collect::<Vec<_>>()
+            .join(" -> ")
     }
 
     fn forward(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
@@ -55,7 +59,9 @@ impl Layer for MeanPool {
     fn forward(&mut self, x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> ArrayD<f32> {
         let x = x.into_dimensionality::<Ix3>().expect("3-D");
         self.frames = x.shape()[1];
-        x.mean_axis(Axis(1)).unwrap_or_else(|| Array2::zeros((x.shape()[0], x.shape()[2]))).into_dyn()
+        x.mean_axis(Axis(1))
+            .unwrap_or_else(|| Array2::zeros((x.shape()[0], x.shape()[2])))
+            .into_dyn()
     }
 
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
@@ -79,7 +85,11 @@ impl Dense {
         use rand_distr::Distribution;
         let sigma = (2.0 / n_in as f32).sqrt();
         let w = Array2::from_shape_simple_fn((n_out, n_in), || {
-            sigma * <rand_distr::StandardNormal as Distribution<f32>>::sample(&rand_distr::StandardNormal, rng)
+            sigma
+                * <rand_distr::StandardNormal as Distribution<f32>>::sample(
+                    &rand_distr::StandardNormal,
+                    rng,
+                )
         });
         Dense {
             w: Param::new("w", w.into_dyn(), true),
@@ -97,7 +107,13 @@ impl Layer for Dense {
     fn forward(&mut self, x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> ArrayD<f32> {
         self.x = x.into_dimensionality::<Ix2>().expect("2-D").to_owned();
         let w = self.w.value.view().into_dimensionality::<Ix2>().unwrap();
-        (self.x.dot(&w.t()) + &self.b.value.view().into_dimensionality::<ndarray::Ix1>().unwrap()).into_dyn()
+        let b = self
+            .b
+            .value
+            .view()
+            .into_dimensionality::<ndarray::Ix1>()
+            .unwrap();
+        (self.x.dot(&w.t()) + b).into_dyn()
     }
 
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
@@ -199,7 +215,11 @@ pub struct Adam {
 
 impl Adam {
     pub fn new(lr: f32) -> Self {
-        Adam { lr, t: 0, state: Vec::new() }
+        Adam {
+            lr,
+            t: 0,
+            state: Vec::new(),
+        }
     }
 
     /// One update of every trainable parameter from its gradient.
@@ -207,7 +227,15 @@ impl Adam {
         let (b1, b2, eps) = (0.9f32, 0.999f32, 1e-8f32);
         self.t += 1;
         if self.state.is_empty() {
-            self.state = params.iter().map(|p| (ArrayD::zeros(p.value.raw_dim()), ArrayD::zeros(p.value.raw_dim()))).collect();
+            self.state = params
+                .iter()
+                .map(|p| {
+                    (
+                        ArrayD::zeros(p.value.raw_dim()),
+                        ArrayD::zeros(p.value.raw_dim()),
+                    )
+                })
+                .collect();
         }
         let c1 = 1.0 - b1.powi(self.t);
         let c2 = 1.0 - b2.powi(self.t);
@@ -215,11 +243,15 @@ impl Adam {
             if !p.trainable {
                 continue;
             }
-            ndarray::Zip::from(&mut p.value).and(&p.grad).and(m).and(v).for_each(|w, &g, m, v| {
-                *m = b1 * *m + (1.0 - b1) * g;
-                *v = b2 * *v + (1.0 - b2) * g * g;
-                *w -= self.lr * (*m / c1) / ((*v / c2).sqrt() + eps);
-            });
+            ndarray::Zip::from(&mut p.value)
+                .and(&p.grad)
+                .and(m)
+                .and(v)
+                .for_each(|w, &g, m, v| {
+                    *m = b1 * *m + (1.0 - b1) * g;
+                    *v = b2 * *v + (1.0 - b2) * g * g;
+                    *w -= self.lr * (*m / c1) / ((*v / c2).sqrt() + eps);
+                });
         }
     }
 }
@@ -227,18 +259,28 @@ impl Adam {
 /// `n` utterances of `frames` frames of `frame_len` samples at 8 kHz: class 0
 /// a tone in 300..700 Hz, class 1 in 2000..3000 Hz, random amplitude and
 /// phase, plus white noise of amplitude 0.1. Balanced, alternating labels.
-pub fn two_tones(n: usize, frames: usize, frame_len: usize, rng: &mut Rng) -> (ArrayD<f32>, Vec<usize>) {
+pub fn two_tones(
+    n: usize,
+    frames: usize,
+    frame_len: usize,
+    rng: &mut Rng,
+) -> (ArrayD<f32>, Vec<usize>) {
     let labels: Vec<usize> = (0..n).map(|i| i % 2).collect();
     let mut x = Array3::<f32>::zeros((n, frames, frame_len));
     for (i, &c) in labels.iter().enumerate() {
-        let freq = if c == 0 { rng.random_range(300.0f32..700.0) } else { rng.random_range(2000.0f32..3000.0) };
+        let freq = if c == 0 {
+            rng.random_range(300.0f32..700.0)
+        } else {
+            rng.random_range(2000.0f32..3000.0)
+        };
         let amp = rng.random_range(0.5f32..1.0);
         let phase = rng.random_range(0.0f32..std::f32::consts::TAU);
         for t in 0..frames {
             for s in 0..frame_len {
                 let n = (t * frame_len + s) as f32;
                 let noise = rng.random_range(-0.1f32..0.1);
-                x[[i, t, s]] = amp * (std::f32::consts::TAU * freq * n / 8000.0 + phase).sin() + noise;
+                x[[i, t, s]] =
+                    amp * (std::f32::consts::TAU * freq * n / 8000.0 + phase).sin() + noise;
             }
         }
     }
@@ -247,7 +289,9 @@ pub fn two_tones(n: usize, frames: usize, frame_len: usize, rng: &mut Rng) -> (A
 
 /// The periodic Hann window.
 pub fn hann(n: usize) -> Vec<f32> {
-    (0..n).map(|i| (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos()) as f32).collect()
+    (0..n)
+        .map(|i| (0.5 - 0.5 * (std::f64::consts::TAU * i as f64 / n as f64).cos()) as f32)
+        .collect()
 }
 
 /// Triangles in bin space with evenly spaced centres, neighbours' centres as

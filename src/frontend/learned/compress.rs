@@ -68,13 +68,28 @@ impl LogCompress {
         init: Init<'_>,
     ) -> Result<Self, LearnedError> {
         if n_channels == 0 {
-            return Err(LearnedError::invalid(STAGE, "n_channels", 0, "must be positive"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "n_channels",
+                0,
+                "must be positive",
+            ));
         }
         if !(floor.is_finite() && floor > 0.0) {
-            return Err(LearnedError::invalid(STAGE, "floor", floor, "must be finite and > 0"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "floor",
+                floor,
+                "must be finite and > 0",
+            ));
         }
         if !(scale.is_finite() && scale != 0.0) {
-            return Err(LearnedError::invalid(STAGE, "scale", scale, "must be finite and non-zero"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "scale",
+                scale,
+                "must be finite and non-zero",
+            ));
         }
         let len = if per_channel { n_channels } else { 1 };
         let theta = match init {
@@ -107,7 +122,11 @@ impl LogCompress {
 
 impl Layer for LogCompress {
     fn name(&self) -> String {
-        format!("log_compress({}, delta x{})", self.n_channels, self.theta.len())
+        format!(
+            "log_compress({}, delta x{})",
+            self.n_channels,
+            self.theta.len()
+        )
     }
 
     /// `out = scale * ln(x + delta)`; the input must be `>= 0` (a power or
@@ -122,7 +141,12 @@ impl Layer for LogCompress {
         let delta: Vec<f32> = (0..c).map(|j| self.delta_of(j)).collect();
         ensure2(&mut self.inv, b * f, c);
         let mut out = ndarray::Array3::<f32>::zeros((b, f, c));
-        for ((mut o, xr), mut inv) in out.rows_mut().into_iter().zip(x3.rows()).zip(self.inv.rows_mut()) {
+        for ((mut o, xr), mut inv) in out
+            .rows_mut()
+            .into_iter()
+            .zip(x3.rows())
+            .zip(self.inv.rows_mut())
+        {
             for j in 0..c {
                 let s = xr[j] + delta[j];
                 o[j] = self.scale * s.ln();
@@ -140,10 +164,17 @@ impl Layer for LogCompress {
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         let g = view3(grad_out, self.n_channels, "log_compress backward");
         let (b, f) = self.lead;
-        assert_eq!(g.dim(), (b, f, self.n_channels), "log_compress backward: grad_out shape");
+        assert_eq!(
+            g.dim(),
+            (b, f, self.n_channels),
+            "log_compress backward: grad_out shape"
+        );
         let mut dx = ndarray::Array3::<f32>::zeros(g.dim());
         for ((mut d, gr), inv) in dx.rows_mut().into_iter().zip(g.rows()).zip(self.inv.rows()) {
-            ndarray::Zip::from(&mut d).and(&gr).and(&inv).for_each(|d, &g, &i| *d = g * self.scale * i);
+            ndarray::Zip::from(&mut d)
+                .and(&gr)
+                .and(&inv)
+                .for_each(|d, &g, &i| *d = g * self.scale * i);
         }
         if self.theta.trainable {
             // d out / d theta = scale * delta / (x + delta) = delta * (d out / d x).
@@ -175,7 +206,11 @@ impl LearnedStage for LogCompress {
     fn export(&self) -> Vec<Exported> {
         let delta = self.delta();
         let classic = Array1::from_elem(delta.len(), self.floor);
-        vec![Exported { name: "delta".into(), current: delta.into_dyn(), classic: classic.into_dyn() }]
+        vec![Exported {
+            name: "delta".into(),
+            current: delta.into_dyn(),
+            classic: classic.into_dyn(),
+        }]
     }
 }
 

@@ -22,20 +22,25 @@ fn classic_init_matches_kaldi_floor_on_int16_scale_power() {
     // Kaldi-scale mel energies: 1 .. 1e10, plus exact zeros (digital silence).
     let mut x = positive(2, 5, 23, 0.0, 10.0, 1).mapv(|e| 10f32.powf(e));
     x[[0, 0, 0]] = 0.0;
-    let mut layer = LogCompress::new(23, false, KALDI_LOG_FLOOR, 1.0, false, Init::Classic).expect("valid");
+    let mut layer =
+        LogCompress::new(23, false, KALDI_LOG_FLOOR, 1.0, false, Init::Classic).expect("valid");
     let y = forward(&mut layer, &x);
     for (got, &v) in y.iter().zip(x.iter()) {
         let kaldi = (v as f64).max(f32::EPSILON as f64).ln();
         // |ln(x + eps) - ln(max(x, eps))| <= eps / x <= 1.2e-7 for x >= 1 and
         // 0 at x = 0; f32 rounding of a log up to 23 is <= 2 ulp = 4e-6.
-        assert!((*got as f64 - kaldi).abs() <= 4e-6, "{got} vs {kaldi} at {v}");
+        assert!(
+            (*got as f64 - kaldi).abs() <= 4e-6,
+            "{got} vs {kaldi} at {v}"
+        );
     }
 }
 
 #[test]
 fn the_documented_departure_from_a_hard_floor_is_at_most_ln2() {
     let eps = KALDI_LOG_FLOOR;
-    let x = ArrayD::from_shape_vec(ndarray::IxDyn(&[1, 1, 3]), vec![0.0, eps, 0.5 * eps]).expect("shape");
+    let x = ArrayD::from_shape_vec(ndarray::IxDyn(&[1, 1, 3]), vec![0.0, eps, 0.5 * eps])
+        .expect("shape");
     let mut layer = LogCompress::new(3, false, eps, 1.0, false, Init::Classic).expect("valid");
     let y = forward(&mut layer, &x);
     let floor = (eps as f64).ln();
@@ -69,7 +74,8 @@ fn gradients_match_finite_differences() {
         let init = Init::Random(&mut rng);
         let mut layer = LogCompress::new(5, per_channel, 0.3, 1.0, true, init).expect("valid");
         check_layer(&mut layer, &x, &CheckOptions::default());
-        let mut layer = LogCompress::new(5, per_channel, 0.3, 4.3, true, Init::Classic).expect("valid");
+        let mut layer =
+            LogCompress::new(5, per_channel, 0.3, 4.3, true, Init::Classic).expect("valid");
         check_layer(&mut layer, &x, &CheckOptions::default());
     }
 }
@@ -87,10 +93,16 @@ fn frozen_gives_no_parameter_gradient() {
 
 #[test]
 fn bad_options_are_errors_naming_the_field() {
-    let e = LogCompress::new(4, false, 0.0, 1.0, true, Init::Classic).err().expect("zero floor");
+    let e = LogCompress::new(4, false, 0.0, 1.0, true, Init::Classic)
+        .err()
+        .expect("zero floor");
     assert!(e.to_string().contains("floor = 0"), "{e}");
-    let e = LogCompress::new(0, false, 1e-7, 1.0, true, Init::Classic).err().expect("no channels");
+    let e = LogCompress::new(0, false, 1e-7, 1.0, true, Init::Classic)
+        .err()
+        .expect("no channels");
     assert!(e.to_string().contains("n_channels"), "{e}");
-    let e = LogCompress::new(4, false, 1e-7, f32::INFINITY, true, Init::Classic).err().expect("inf scale");
+    let e = LogCompress::new(4, false, 1e-7, f32::INFINITY, true, Init::Classic)
+        .err()
+        .expect("inf scale");
     assert!(e.to_string().contains("scale = inf"), "{e}");
 }

@@ -212,10 +212,27 @@ mod tests {
             "#,
         )
         .expect("valid config");
-        assert_eq!(cfg.mel, Some(StageConfig { learn: true, init: InitKind::Classic, kind: MelKind::Matrix }));
-        assert_eq!(cfg.compress.map(|c| (c.init, c.kind)), Some((InitKind::Random, CompressKind::Pcen)));
+        assert_eq!(
+            cfg.mel,
+            Some(StageConfig {
+                learn: true,
+                init: InitKind::Classic,
+                kind: MelKind::Matrix
+            })
+        );
+        assert_eq!(
+            cfg.compress.map(|c| (c.init, c.kind)),
+            Some((InitKind::Random, CompressKind::Pcen))
+        );
         assert_eq!(cfg.dct, Some(StageConfig::default()));
-        assert_eq!(cfg.norm, Some(NormConfig { kind: NormKind::UtteranceMean, affine: false, learn: true }));
+        assert_eq!(
+            cfg.norm,
+            Some(NormConfig {
+                kind: NormKind::UtteranceMean,
+                affine: false,
+                learn: true
+            })
+        );
         assert_eq!(cfg.spectrum, None);
         assert_eq!(cfg.first_learned(), Some(Stage::Mel));
     }
@@ -224,31 +241,48 @@ mod tests {
     fn first_learned_follows_processing_order() {
         let mut cfg = LearnConfig::default();
         assert_eq!(cfg.first_learned(), None);
-        cfg.dct = Some(StageConfig { learn: true, ..StageConfig::default() });
-        cfg.spectrum = Some(StageConfig { learn: false, ..StageConfig::default() });
+        cfg.dct = Some(StageConfig {
+            learn: true,
+            ..StageConfig::default()
+        });
+        cfg.spectrum = Some(StageConfig {
+            learn: false,
+            ..StageConfig::default()
+        });
         assert_eq!(cfg.first_learned(), Some(Stage::Dct));
-        cfg.spectrum = Some(StageConfig { learn: true, ..StageConfig::default() });
+        cfg.spectrum = Some(StageConfig {
+            learn: true,
+            ..StageConfig::default()
+        });
         assert_eq!(cfg.first_learned(), Some(Stage::Spectrum));
     }
 
     #[test]
     fn typos_and_wrong_kinds_are_rejected_with_the_name() {
-        let e = parse("[frontend.learn.mel]\nkind = \"pcen\"\n").err().expect("pcen is not a mel kind");
+        let e =
+            parse("[frontend.learn.mel]\nkind = \"pcen\"\n").expect_err("pcen is not a mel kind");
         assert!(e.to_string().contains("pcen"), "{e}");
-        let e = parse("[frontend.learn.mel]\nlearnn = true\n").err().expect("typo");
+        let e = parse("[frontend.learn.mel]\nlearnn = true\n").expect_err("typo");
         assert!(e.to_string().contains("learnn"), "{e}");
-        let e = parse("[frontend.learn.spectrum]\ninit = \"xavier\"\n").err().expect("bad init");
+        let e = parse("[frontend.learn.spectrum]\ninit = \"xavier\"\n").expect_err("bad init");
         assert!(e.to_string().contains("xavier"), "{e}");
-        let e = parse("[frontend.learn.melbank]\n").err().expect("unknown stage");
+        let e = parse("[frontend.learn.melbank]\n").expect_err("unknown stage");
         assert!(e.to_string().contains("melbank"), "{e}");
     }
 
     #[test]
     fn init_borrows_the_generator_only_for_random() {
         let mut rng = crate::nn::rng_from_seed(1);
-        let c = StageConfig { learn: true, init: InitKind::Random, kind: MelKind::Matrix };
+        let c = StageConfig {
+            learn: true,
+            init: InitKind::Random,
+            kind: MelKind::Matrix,
+        };
         assert!(matches!(c.init(&mut rng), Init::Random(_)));
-        let c = StageConfig { init: InitKind::Classic, ..c };
+        let c = StageConfig {
+            init: InitKind::Classic,
+            ..c
+        };
         assert!(matches!(c.init(&mut rng), Init::Classic));
     }
 }

@@ -21,7 +21,9 @@ use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::{grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError, LearnedStage};
+use super::{
+    grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError, LearnedStage,
+};
 use crate::nn::{Ctx, Layer, Param};
 
 const STAGE: &str = "dct";
@@ -62,7 +64,11 @@ impl Lifter {
 pub fn dct_matrix(n_in: usize, n_ceps: usize, lifter: Option<Lifter>) -> Array2<f32> {
     let n = n_in as f64;
     Array2::from_shape_fn((n_ceps, n_in), |(i, j)| {
-        let c = if i == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
+        let c = if i == 0 {
+            (1.0 / n).sqrt()
+        } else {
+            (2.0 / n).sqrt()
+        };
         let l = lifter.map_or(1.0, |l| l.weight(i));
         (l * c * (std::f64::consts::PI * i as f64 * (j as f64 + 0.5) / n).cos()) as f32
     })
@@ -104,11 +110,21 @@ impl LearnedDct {
             return Err(LearnedError::invalid(STAGE, "n_in", 0, "must be positive"));
         }
         if n_ceps == 0 || n_ceps > n_in {
-            return Err(LearnedError::invalid(STAGE, "n_ceps", n_ceps, "must be in 1..=n_in"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "n_ceps",
+                n_ceps,
+                "must be in 1..=n_in",
+            ));
         }
         if let Some(l) = lifter {
             if !(l.q.is_finite() && l.q > 0.0) {
-                return Err(LearnedError::invalid(STAGE, "lifter.q", l.q, "must be finite and > 0"));
+                return Err(LearnedError::invalid(
+                    STAGE,
+                    "lifter.q",
+                    l.q,
+                    "must be finite and > 0",
+                ));
             }
         }
         let classic = dct_matrix(n_in, n_ceps, lifter);
@@ -123,7 +139,14 @@ impl LearnedDct {
             n_in,
             n_ceps,
             weight: param("weight", w.into_dyn(), learn, true),
-            bias: bias.then(|| param("bias", Array1::<f32>::zeros(n_ceps).into_dyn(), learn, false)),
+            bias: bias.then(|| {
+                param(
+                    "bias",
+                    Array1::<f32>::zeros(n_ceps).into_dyn(),
+                    learn,
+                    false,
+                )
+            }),
             classic,
             x: Array2::zeros((0, n_in)),
             g: Array2::zeros((0, n_ceps)),
@@ -146,7 +169,13 @@ impl LearnedDct {
     fn param_grads(&mut self) {
         if self.weight.trainable {
             // (n_ceps, rows) x (rows, n_in) -> (n_ceps, n_in), accumulated.
-            general_mat_mul(1.0, &self.g.t(), &self.x, 1.0, &mut grad_mat(&mut self.weight));
+            general_mat_mul(
+                1.0,
+                &self.g.t(),
+                &self.x,
+                1.0,
+                &mut grad_mat(&mut self.weight),
+            );
         }
         if let Some(bias) = self.bias.as_mut().filter(|b| b.trainable) {
             bias.grad += &self.g.sum_axis(Axis(0)).into_dyn();
@@ -172,9 +201,15 @@ impl Layer for LearnedDct {
         // (rows, n_in) x (n_in, n_ceps) -> (rows, n_ceps)
         general_mat_mul(1.0, &self.x, &mat(&self.weight).t(), 0.0, &mut y);
         if let Some(bias) = &self.bias {
-            y += &bias.value.view().into_dimensionality::<ndarray::Ix1>().expect("bias is 1-D");
+            y += &bias
+                .value
+                .view()
+                .into_dimensionality::<ndarray::Ix1>()
+                .expect("bias is 1-D");
         }
-        y.into_shape_with_order((b, f, self.n_ceps)).expect("rows * ceps").into_dyn()
+        y.into_shape_with_order((b, f, self.n_ceps))
+            .expect("rows * ceps")
+            .into_dyn()
     }
 
     /// `dx = g W`; `dW += g^T x`, `db += sum_rows g` (skipped when frozen).
@@ -187,7 +222,9 @@ impl Layer for LearnedDct {
         let (b, f) = self.lead;
         // (rows, n_ceps) x (n_ceps, n_in) -> (rows, n_in)
         let dx = self.g.dot(&mat(&self.weight));
-        dx.into_shape_with_order((b, f, self.n_in)).expect("rows * n_in").into_dyn()
+        dx.into_shape_with_order((b, f, self.n_in))
+            .expect("rows * n_in")
+            .into_dyn()
     }
 
     fn backward_params_only(&mut self, grad_out: ArrayViewD<'_, f32>) {
@@ -196,11 +233,15 @@ impl Layer for LearnedDct {
     }
 
     fn params(&self) -> Vec<&Param> {
-        std::iter::once(&self.weight).chain(self.bias.as_ref()).collect()
+        std::iter::once(&self.weight)
+            .chain(self.bias.as_ref())
+            .collect()
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        std::iter::once(&mut self.weight).chain(self.bias.as_mut()).collect()
+        std::iter::once(&mut self.weight)
+            .chain(self.bias.as_mut())
+            .collect()
     }
 }
 

@@ -24,9 +24,15 @@ fn reference(x: &[f32], n_ceps: usize, q: Option<(f64, bool)>) -> Vec<(f64, f64)
     let n = x.len() as f64;
     (0..n_ceps)
         .map(|i| {
-            let scale = if i == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
+            let scale = if i == 0 {
+                (1.0 / n).sqrt()
+            } else {
+                (2.0 / n).sqrt()
+            };
             let terms = x.iter().enumerate().map(|(j, &v)| {
-                v as f64 * scale * (std::f64::consts::PI * i as f64 * (2.0 * j as f64 + 1.0) / (2.0 * n)).cos()
+                v as f64
+                    * scale
+                    * (std::f64::consts::PI * i as f64 * (2.0 * j as f64 + 1.0) / (2.0 * n)).cos()
             });
             let (sum, abs): (f64, f64) = terms.fold((0.0, 0.0), |(s, a), t| (s + t, a + t.abs()));
             let lift = q.map_or(1.0, |(q, kaldi)| {
@@ -44,11 +50,24 @@ fn classic_init_is_the_liftered_orthonormal_dct() {
     let x = inputs(2, 4, 23, -5.0, 25.0, 1);
     let cases = [
         (None, None),
-        (Some(Lifter { q: 22.0, index: LifterIndex::Kaldi }), Some((22.0, true))),
-        (Some(Lifter { q: 22.0, index: LifterIndex::Librosa }), Some((22.0, false))),
+        (
+            Some(Lifter {
+                q: 22.0,
+                index: LifterIndex::Kaldi,
+            }),
+            Some((22.0, true)),
+        ),
+        (
+            Some(Lifter {
+                q: 22.0,
+                index: LifterIndex::Librosa,
+            }),
+            Some((22.0, false)),
+        ),
     ];
     for (lifter, q) in cases {
-        let mut layer = LearnedDct::new(23, 13, lifter, false, false, Init::Classic).expect("valid");
+        let mut layer =
+            LearnedDct::new(23, 13, lifter, false, false, Init::Classic).expect("valid");
         let y = forward(&mut layer, &x);
         assert_eq!(y.shape(), &[2, 4, 13]);
         for b in 0..2 {
@@ -59,7 +78,10 @@ fn classic_init_is_the_liftered_orthonormal_dct() {
                     // plus one rounding of each weight (6e-8 relative).
                     let tol = 24.0 * 6e-8 * abs + 1e-7 * abs;
                     let got = y[[b, t, i]] as f64;
-                    assert!((got - r).abs() <= tol, "{q:?} b{b} t{t} c{i}: {got} vs {r} (tol {tol})");
+                    assert!(
+                        (got - r).abs() <= tol,
+                        "{q:?} b{b} t{t} c{i}: {got} vs {r} (tol {tol})"
+                    );
                 }
             }
         }
@@ -80,7 +102,10 @@ fn classic_matrix_without_lifter_is_orthonormal() {
 #[test]
 fn gradients_match_finite_differences() {
     let x = inputs(2, 3, 8, -2.0, 2.0, 2);
-    let lifter = Some(Lifter { q: 6.0, index: LifterIndex::Kaldi });
+    let lifter = Some(Lifter {
+        q: 6.0,
+        index: LifterIndex::Kaldi,
+    });
     let mut rng = rng_from_seed(SEED);
     for (bias, init) in [(false, Init::Classic), (true, Init::Random(&mut rng))] {
         let mut layer = LearnedDct::new(8, 5, lifter, bias, true, init).expect("valid");
@@ -95,16 +120,26 @@ fn frozen_gives_no_parameter_gradient() {
     assert_eq!(layer.num_trainable(), 0);
     let y = forward(&mut layer, &x);
     let dx = layer.backward(y.view());
-    assert!(layer.params().iter().all(|p| p.grad.iter().all(|&g| g == 0.0)));
+    assert!(layer
+        .params()
+        .iter()
+        .all(|p| p.grad.iter().all(|&g| g == 0.0)));
     // Orthonormal rows: dx = W^T W x is the projection of x, not zero.
     assert!(dx.iter().any(|&g| g != 0.0));
 }
 
 #[test]
 fn bad_options_are_errors_naming_the_field() {
-    let e = LearnedDct::new(8, 9, None, false, true, Init::Classic).err().expect("too many ceps");
+    let e = LearnedDct::new(8, 9, None, false, true, Init::Classic)
+        .err()
+        .expect("too many ceps");
     assert!(e.to_string().contains("n_ceps = 9"), "{e}");
-    let lifter = Some(Lifter { q: -1.0, index: LifterIndex::Kaldi });
-    let e = LearnedDct::new(8, 4, lifter, false, true, Init::Classic).err().expect("negative q");
+    let lifter = Some(Lifter {
+        q: -1.0,
+        index: LifterIndex::Kaldi,
+    });
+    let e = LearnedDct::new(8, 4, lifter, false, true, Init::Classic)
+        .err()
+        .expect("negative q");
     assert!(e.to_string().contains("lifter.q = -1"), "{e}");
 }

@@ -26,7 +26,8 @@ use ndarray::{s, Array2, ArrayD, ArrayViewD};
 use serde::{Deserialize, Serialize};
 
 use super::{
-    ensure2, grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError, LearnedStage,
+    ensure2, grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError,
+    LearnedStage,
 };
 use crate::nn::{Ctx, Layer, Param};
 
@@ -99,10 +100,20 @@ impl TimeFilterbank {
     ) -> Result<Self, LearnedError> {
         let frame_len = window.len();
         if frame_len == 0 {
-            return Err(LearnedError::invalid(STAGE, "window.len()", 0, "must be positive"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "window.len()",
+                0,
+                "must be positive",
+            ));
         }
         if frame_len > n_fft {
-            return Err(LearnedError::invalid(STAGE, "n_fft", n_fft, "must be >= the frame length"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "n_fft",
+                n_fft,
+                "must be >= the frame length",
+            ));
         }
         if let Some(v) = window.iter().find(|v| !v.is_finite()) {
             return Err(LearnedError::invalid(STAGE, "window", v, "must be finite"));
@@ -143,7 +154,10 @@ impl TimeFilterbank {
 
 impl Layer for TimeFilterbank {
     fn name(&self) -> String {
-        format!("time_filterbank({}->{}, {:?})", self.frame_len, self.n_bins, self.kind)
+        format!(
+            "time_filterbank({}->{}, {:?})",
+            self.frame_len, self.n_bins, self.kind
+        )
     }
 
     /// `out[k] = (W_c x)_k^2 + (W_s x)_k^2` (power) or its square root
@@ -165,12 +179,19 @@ impl Layer for TimeFilterbank {
         let zc = self.z.slice(s![.., ..k]);
         let zs = self.z.slice(s![.., k..]);
         let magnitude = self.kind == SpectrumKind::Magnitude;
-        ndarray::Zip::from(&mut self.y).and(&zc).and(&zs).for_each(|y, &c, &s| {
-            let p = c * c + s * s;
-            *y = if magnitude { p.sqrt() } else { p };
-        });
+        ndarray::Zip::from(&mut self.y)
+            .and(&zc)
+            .and(&zs)
+            .for_each(|y, &c, &s| {
+                let p = c * c + s * s;
+                *y = if magnitude { p.sqrt() } else { p };
+            });
         // (rows, n_bins) -> (batch, frames, n_bins)
-        self.y.clone().into_shape_with_order((b, f, k)).expect("rows * bins elements").into_dyn()
+        self.y
+            .clone()
+            .into_shape_with_order((b, f, k))
+            .expect("rows * bins elements")
+            .into_dyn()
     }
 
     /// With `g = d loss / d out`: `dz_c = 2 z_c g`, `dz_s = 2 z_s g` (power;
@@ -198,18 +219,33 @@ impl Layer for TimeFilterbank {
 }
 
 impl TimeFilterbank {
-    fn backward_inner(&mut self, grad_out: ArrayViewD<'_, f32>, want_dx: bool) -> Option<ArrayD<f32>> {
+    fn backward_inner(
+        &mut self,
+        grad_out: ArrayViewD<'_, f32>,
+        want_dx: bool,
+    ) -> Option<ArrayD<f32>> {
         let g = view3(grad_out, self.n_bins, "time_filterbank backward");
         let (b, f) = self.lead;
-        assert_eq!(g.dim(), (b, f, self.n_bins), "time_filterbank backward: grad_out shape");
+        assert_eq!(
+            g.dim(),
+            (b, f, self.n_bins),
+            "time_filterbank backward: grad_out shape"
+        );
         let rows = b * f;
         let k = self.n_bins;
         ensure2(&mut self.dz, rows, 2 * k);
         let g_std = g.as_standard_layout();
-        let g2 = g_std.view().into_shape_with_order((rows, k)).expect("rows * bins elements");
+        let g2 = g_std
+            .view()
+            .into_shape_with_order((rows, k))
+            .expect("rows * bins elements");
         let magnitude = self.kind == SpectrumKind::Magnitude;
-        for ((mut dz, z), (gr, yr)) in
-            self.dz.rows_mut().into_iter().zip(self.z.rows()).zip(g2.rows().into_iter().zip(self.y.rows()))
+        for ((mut dz, z), (gr, yr)) in self
+            .dz
+            .rows_mut()
+            .into_iter()
+            .zip(self.z.rows())
+            .zip(g2.rows().into_iter().zip(self.y.rows()))
         {
             for j in 0..k {
                 let factor = if magnitude {
@@ -227,14 +263,24 @@ impl TimeFilterbank {
         }
         if self.weight.trainable {
             // (2 n_bins, rows) x (rows, frame_len) -> (2 n_bins, frame_len), accumulated.
-            general_mat_mul(1.0, &self.dz.t(), &self.x, 1.0, &mut grad_mat(&mut self.weight));
+            general_mat_mul(
+                1.0,
+                &self.dz.t(),
+                &self.x,
+                1.0,
+                &mut grad_mat(&mut self.weight),
+            );
         }
         if !want_dx {
             return None;
         }
         // (rows, 2 n_bins) x (2 n_bins, frame_len) -> (rows, frame_len)
         let dx = self.dz.dot(&mat(&self.weight));
-        Some(dx.into_shape_with_order((b, f, self.frame_len)).expect("rows * frame_len").into_dyn())
+        Some(
+            dx.into_shape_with_order((b, f, self.frame_len))
+                .expect("rows * frame_len")
+                .into_dyn(),
+        )
     }
 }
 

@@ -9,7 +9,9 @@ const SEED: u64 = 20;
 
 fn hamming(n: usize) -> Vec<f32> {
     (0..n)
-        .map(|i| (0.54 - 0.46 * (2.0 * std::f64::consts::PI * i as f64 / (n - 1) as f64).cos()) as f32)
+        .map(|i| {
+            (0.54 - 0.46 * (2.0 * std::f64::consts::PI * i as f64 / (n - 1) as f64).cos()) as f32
+        })
         .collect()
 }
 
@@ -47,7 +49,8 @@ fn classic_init_is_the_power_spectrum_of_the_windowed_frame() {
     let window = hamming(len);
     let x = frames(2, 5, len, 1).mapv(|v| v * 3e4); // int16 scale, as Kaldi
     for kind in [SpectrumKind::Power, SpectrumKind::Magnitude] {
-        let mut tfb = TimeFilterbank::new(&window, n_fft, kind, false, Init::Classic).expect("valid");
+        let mut tfb =
+            TimeFilterbank::new(&window, n_fft, kind, false, Init::Classic).expect("valid");
         let y = run(&mut tfb, &x);
         assert_eq!(y.shape(), &[2, 5, 17]);
         for b in 0..2 {
@@ -62,7 +65,10 @@ fn classic_init_is_the_power_spectrum_of_the_windowed_frame() {
                     // f32 accumulation over 25 terms: error ~ 25 * 6e-8 of the
                     // frame's scale, well inside 1e-4 of the largest bin.
                     let got = y[[b, t, k]] as f64;
-                    assert!((got - r).abs() <= 1e-4 * peak, "{kind:?} b{b} t{t} k{k}: {got} vs {r}");
+                    assert!(
+                        (got - r).abs() <= 1e-4 * peak,
+                        "{kind:?} b{b} t{t} k{k}: {got} vs {r}"
+                    );
                 }
             }
         }
@@ -87,8 +93,10 @@ fn frozen_gives_no_parameter_gradient_but_the_same_input_gradient() {
     let window = hamming(12);
     let x = frames(2, 3, 12, 3);
     let g = frames(2, 3, 9, 4);
-    let mut frozen = TimeFilterbank::new(&window, 16, SpectrumKind::Power, false, Init::Classic).expect("valid");
-    let mut learned = TimeFilterbank::new(&window, 16, SpectrumKind::Power, true, Init::Classic).expect("valid");
+    let mut frozen =
+        TimeFilterbank::new(&window, 16, SpectrumKind::Power, false, Init::Classic).expect("valid");
+    let mut learned =
+        TimeFilterbank::new(&window, 16, SpectrumKind::Power, true, Init::Classic).expect("valid");
     assert_eq!(frozen.num_trainable(), 0);
     assert_eq!(learned.num_trainable(), 18 * 12);
     run(&mut frozen, &x);
@@ -104,20 +112,37 @@ fn frozen_gives_no_parameter_gradient_but_the_same_input_gradient() {
 fn random_init_has_the_classic_row_scale() {
     let window = hamming(200);
     let mut rng = rng_from_seed(SEED);
-    let tfb = TimeFilterbank::new(&window, 256, SpectrumKind::Power, true, Init::Random(&mut rng)).expect("valid");
-    let mean_sq = |w: ndarray::ArrayView2<f32>| w.iter().map(|v| v * v).sum::<f32>() / w.nrows() as f32;
+    let tfb = TimeFilterbank::new(
+        &window,
+        256,
+        SpectrumKind::Power,
+        true,
+        Init::Random(&mut rng),
+    )
+    .expect("valid");
+    let mean_sq =
+        |w: ndarray::ArrayView2<f32>| w.iter().map(|v| v * v).sum::<f32>() / w.nrows() as f32;
     let random = mean_sq(tfb.weight());
     let classic = mean_sq(dft_basis(&window, 256).view());
     // 258 x 200 draws: the mean square is within a few percent of its expectation.
-    assert!((random / classic - 1.0).abs() < 0.05, "random {random} vs classic {classic}");
+    assert!(
+        (random / classic - 1.0).abs() < 0.05,
+        "random {random} vs classic {classic}"
+    );
 }
 
 #[test]
 fn bad_options_are_errors_naming_the_field() {
-    let err = TimeFilterbank::new(&[1.0; 40], 32, SpectrumKind::Power, true, Init::Classic).err().expect("too long");
+    let err = TimeFilterbank::new(&[1.0; 40], 32, SpectrumKind::Power, true, Init::Classic)
+        .err()
+        .expect("too long");
     assert!(err.to_string().contains("n_fft = 32"), "{err}");
-    let err = TimeFilterbank::new(&[], 32, SpectrumKind::Power, true, Init::Classic).err().expect("empty");
+    let err = TimeFilterbank::new(&[], 32, SpectrumKind::Power, true, Init::Classic)
+        .err()
+        .expect("empty");
     assert!(err.to_string().contains("window"), "{err}");
-    let err = TimeFilterbank::new(&[f32::NAN], 32, SpectrumKind::Power, true, Init::Classic).err().expect("nan");
+    let err = TimeFilterbank::new(&[f32::NAN], 32, SpectrumKind::Power, true, Init::Classic)
+        .err()
+        .expect("nan");
     assert!(err.to_string().contains("NaN"), "{err}");
 }

@@ -34,13 +34,19 @@ pub struct Exported {
 /// [`LearnedError::Io`] when `dir` cannot be created, [`LearnedError::Npy`]
 /// naming the file when a write fails.
 pub fn export_npy(dir: &Path, stages: &[&dyn LearnedStage]) -> Result<Vec<PathBuf>, LearnedError> {
-    std::fs::create_dir_all(dir).map_err(|source| LearnedError::Io { path: dir.to_path_buf(), source })?;
+    std::fs::create_dir_all(dir).map_err(|source| LearnedError::Io {
+        path: dir.to_path_buf(),
+        source,
+    })?;
     let mut written = Vec::new();
     for stage in stages {
         for e in stage.export() {
             for (suffix, value) in [("", &e.current), (".classic", &e.classic)] {
                 let path = dir.join(format!("{}.{}{suffix}.npy", stage.stage(), e.name));
-                ndarray_npy::write_npy(&path, value).map_err(|source| LearnedError::Npy { path: path.clone(), source })?;
+                ndarray_npy::write_npy(&path, value).map_err(|source| LearnedError::Npy {
+                    path: path.clone(),
+                    source,
+                })?;
                 written.push(path);
             }
         }
@@ -59,7 +65,8 @@ mod tests {
     fn writes_current_and_classic_and_reads_back() {
         let dir = tempfile::tempdir().expect("temp dir");
         let window = vec![1.0f32; 8];
-        let mut tfb = TimeFilterbank::new(&window, 8, SpectrumKind::Power, true, Init::Classic).expect("valid");
+        let mut tfb = TimeFilterbank::new(&window, 8, SpectrumKind::Power, true, Init::Classic)
+            .expect("valid");
         // Move the parameters so current and classic differ.
         tfb.params_mut()[0].value.mapv_inplace(|v| v + 0.5);
         let paths = export_npy(dir.path(), &[&tfb]).expect("export");
@@ -72,7 +79,10 @@ mod tests {
         // Exact: npy stores f32 bit for bit.
         assert_eq!(cur, tfb.params()[0].value);
         // Classic entries lie in [-1, 1]; adding 0.5 in f32 rounds by at most 6e-8.
-        assert!(cls.iter().zip(cur.iter()).all(|(c, u)| (u - c - 0.5).abs() < 1e-6));
+        assert!(cls
+            .iter()
+            .zip(cur.iter())
+            .all(|(c, u)| (u - c - 0.5).abs() < 1e-6));
     }
 
     #[test]
@@ -80,8 +90,10 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("plain_file");
         std::fs::write(&file, b"x").expect("write");
-        let tfb = TimeFilterbank::new(&[1.0; 4], 4, SpectrumKind::Power, false, Init::Classic).expect("valid");
-        let err = export_npy(&file.join("sub"), &[&tfb]).expect_err("cannot create dir under a file");
+        let tfb = TimeFilterbank::new(&[1.0; 4], 4, SpectrumKind::Power, false, Init::Classic)
+            .expect("valid");
+        let err =
+            export_npy(&file.join("sub"), &[&tfb]).expect_err("cannot create dir under a file");
         assert!(err.to_string().contains("plain_file"), "{err}");
     }
 }

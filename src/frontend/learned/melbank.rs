@@ -92,13 +92,28 @@ impl MelMatrix {
     ) -> Result<Self, LearnedError> {
         let (n_filters, n_bins) = mel.dim();
         if n_filters == 0 || n_bins == 0 {
-            return Err(LearnedError::invalid(STAGE, "mel.shape", format!("{:?}", mel.shape()), "must be non-empty"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "mel.shape",
+                format!("{:?}", mel.shape()),
+                "must be non-empty",
+            ));
         }
         if let Some(v) = mel.iter().find(|v| !(v.is_finite() && **v >= 0.0)) {
-            return Err(LearnedError::invalid(STAGE, "mel", v, "weights must be finite and >= 0"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "mel",
+                v,
+                "weights must be finite and >= 0",
+            ));
         }
         if !(opts.off_support.is_finite() && opts.off_support >= 0.0) {
-            return Err(LearnedError::invalid(STAGE, "off_support", opts.off_support, "must be finite and >= 0"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "off_support",
+                opts.off_support,
+                "must be finite and >= 0",
+            ));
         }
         let v = match init {
             Init::Classic => {
@@ -106,7 +121,9 @@ impl MelMatrix {
                 for (mut row, mel_row) in v.rows_mut().into_iter().zip(mel.rows()) {
                     let peak = mel_row.iter().cloned().fold(0.0f32, f32::max);
                     let seed = (opts.off_support * peak).sqrt();
-                    row.iter_mut().filter(|x| **x == 0.0).for_each(|x| *x = seed);
+                    row.iter_mut()
+                        .filter(|x| **x == 0.0)
+                        .for_each(|x| *x = seed);
                 }
                 v
             }
@@ -162,11 +179,15 @@ impl Layer for MelMatrix {
         let x3 = view3(x, self.n_bins, "mel_matrix");
         let (b, f, _) = x3.dim();
         self.lead = (b, f);
-        Zip::from(&mut self.w).and(&mat(&self.v)).for_each(|w, &v| *w = v * v);
+        Zip::from(&mut self.w)
+            .and(&mat(&self.v))
+            .for_each(|w, &v| *w = v * v);
         store_rows(&mut self.x, x3);
         // (rows, n_bins) x (n_bins, n_filters) -> (rows, n_filters)
         let y = self.x.dot(&self.w.t());
-        y.into_shape_with_order((b, f, self.n_filters)).expect("rows * filters").into_dyn()
+        y.into_shape_with_order((b, f, self.n_filters))
+            .expect("rows * filters")
+            .into_dyn()
     }
 
     /// `dx = g W`; `dV += 2 V ⊙ (g^T x)` (skipped when frozen).
@@ -179,7 +200,9 @@ impl Layer for MelMatrix {
         let (b, f) = self.lead;
         // (rows, n_filters) x (n_filters, n_bins) -> (rows, n_bins)
         let dx = self.g.dot(&self.w);
-        dx.into_shape_with_order((b, f, self.n_bins)).expect("rows * bins").into_dyn()
+        dx.into_shape_with_order((b, f, self.n_bins))
+            .expect("rows * bins")
+            .into_dyn()
     }
 
     fn backward_params_only(&mut self, grad_out: ArrayViewD<'_, f32>) {
@@ -201,7 +224,11 @@ impl MelMatrix {
     fn grad_rows(&mut self, grad_out: ArrayViewD<'_, f32>) {
         let g = view3(grad_out, self.n_filters, "mel_matrix backward");
         let (b, f) = self.lead;
-        assert_eq!(g.dim(), (b, f, self.n_filters), "mel_matrix backward: grad_out shape");
+        assert_eq!(
+            g.dim(),
+            (b, f, self.n_filters),
+            "mel_matrix backward: grad_out shape"
+        );
         store_rows(&mut self.g, g);
     }
 
@@ -213,7 +240,10 @@ impl MelMatrix {
         // (n_filters, rows) x (rows, n_bins) -> (n_filters, n_bins)
         general_mat_mul(1.0, &self.g.t(), &self.x, 0.0, &mut self.dw);
         let Param { value, grad, .. } = &mut self.v;
-        Zip::from(grad).and(&*value).and(self.dw.view().into_dyn()).for_each(|g, &v, &dw| *g += 2.0 * v * dw);
+        Zip::from(grad)
+            .and(&*value)
+            .and(self.dw.view().into_dyn())
+            .for_each(|g, &v, &dw| *g += 2.0 * v * dw);
     }
 }
 
@@ -223,7 +253,11 @@ impl LearnedStage for MelMatrix {
     }
 
     fn export(&self) -> Vec<Exported> {
-        vec![Exported { name: "filters".into(), current: self.filters().into_dyn(), classic: self.classic.clone().into_dyn() }]
+        vec![Exported {
+            name: "filters".into(),
+            current: self.filters().into_dyn(),
+            classic: self.classic.clone().into_dyn(),
+        }]
     }
 }
 

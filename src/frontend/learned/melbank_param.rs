@@ -164,7 +164,14 @@ impl ParametricMelOptions {
     }
 
     fn validate(&self) -> Result<(), LearnedError> {
-        let bad = |field, value: String, reason| Err(LearnedError::Invalid { stage: STAGE, field, value, reason });
+        let bad = |field, value: String, reason| {
+            Err(LearnedError::Invalid {
+                stage: STAGE,
+                field,
+                value,
+                reason,
+            })
+        };
         if self.n_filters == 0 {
             return bad("n_filters", "0".into(), "must be positive");
         }
@@ -172,13 +179,24 @@ impl ParametricMelOptions {
             return bad("n_fft", self.n_fft.to_string(), "must be >= 2");
         }
         if !(self.sample_rate.is_finite() && self.sample_rate > 0.0) {
-            return bad("sample_rate", self.sample_rate.to_string(), "must be finite and > 0");
+            return bad(
+                "sample_rate",
+                self.sample_rate.to_string(),
+                "must be finite and > 0",
+            );
         }
         if !(self.low_hz.is_finite() && self.low_hz >= 0.0) {
             return bad("low_hz", self.low_hz.to_string(), "must be finite and >= 0");
         }
-        if !(self.high_hz.is_finite() && self.high_hz > self.low_hz && self.high_hz <= self.sample_rate / 2.0) {
-            return bad("high_hz", self.high_hz.to_string(), "must be in (low_hz, sample_rate / 2]");
+        if !(self.high_hz.is_finite()
+            && self.high_hz > self.low_hz
+            && self.high_hz <= self.sample_rate / 2.0)
+        {
+            return bad(
+                "high_hz",
+                self.high_hz.to_string(),
+                "must be in (low_hz, sample_rate / 2]",
+            );
         }
         Ok(())
     }
@@ -227,7 +245,11 @@ impl ParametricMel {
     ///
     /// # Errors
     /// Any field of `opts` out of range, naming it.
-    pub fn new(opts: ParametricMelOptions, learn: bool, init: Init<'_>) -> Result<Self, LearnedError> {
+    pub fn new(
+        opts: ParametricMelOptions,
+        learn: bool,
+        init: Init<'_>,
+    ) -> Result<Self, LearnedError> {
         opts.validate()?;
         let j = opts.n_filters;
         let mel_low = opts.scale.mel(opts.low_hz as f64);
@@ -238,9 +260,14 @@ impl ParametricMel {
         let (u, a) = match init {
             Init::Classic => (classic_u.clone(), classic_w.clone()),
             Init::Random(rng) => {
-                let mut u: Vec<f32> = (0..j).map(|_| rng.random_range(0.0..(j + 1) as f32)).collect();
+                let mut u: Vec<f32> = (0..j)
+                    .map(|_| rng.random_range(0.0..(j + 1) as f32))
+                    .collect();
                 u.sort_by(f32::total_cmp);
-                (Array1::from(u), Array2::from_shape_simple_fn((j, sides), || rng.random_range(-0.5f32..0.5)))
+                (
+                    Array1::from(u),
+                    Array2::from_shape_simple_fn((j, sides), || rng.random_range(-0.5f32..0.5)),
+                )
             }
         };
         let n_bins = opts.n_fft / 2 + 1;
@@ -267,7 +294,11 @@ impl ParametricMel {
     fn widths(&self, j: usize) -> (f64, f64) {
         let a = &self.log_width.value;
         let left = a[[j, 0]] as f64;
-        let right = if self.opts.symmetric { left } else { a[[j, 1]] as f64 };
+        let right = if self.opts.symmetric {
+            left
+        } else {
+            a[[j, 1]] as f64
+        };
         (self.delta * left.exp(), self.delta * right.exp())
     }
 
@@ -279,7 +310,18 @@ impl ParametricMel {
         let (l_hz, r_hz) = (scale.hz(l_mel), scale.hz(r_mel));
         let (dl_hz, dr_hz) = (scale.dhz(l_mel), scale.dhz(r_mel));
         match self.opts.space {
-            TriangleSpace::Mel => Feet { l: l_mel, c: c_mel, r: r_mel, dl: 1.0, dc: 1.0, dr: 1.0, l_hz, r_hz, dl_hz, dr_hz },
+            TriangleSpace::Mel => Feet {
+                l: l_mel,
+                c: c_mel,
+                r: r_mel,
+                dl: 1.0,
+                dc: 1.0,
+                dr: 1.0,
+                l_hz,
+                r_hz,
+                dl_hz,
+                dr_hz,
+            },
             TriangleSpace::Hz => Feet {
                 l: l_hz,
                 c: scale.hz(c_mel),
@@ -317,7 +359,11 @@ impl ParametricMel {
         let mut w = Array2::zeros((self.opts.n_filters, self.n_bins));
         for j in 0..self.opts.n_filters {
             let f = self.feet(j);
-            let norm = if self.opts.area_norm { 2.0 / (f.r_hz - f.l_hz) } else { 1.0 };
+            let norm = if self.opts.area_norm {
+                2.0 / (f.r_hz - f.l_hz)
+            } else {
+                1.0
+            };
             for k in 0..self.active_bins() {
                 let s = self.bin_pos(k);
                 let t = if s > f.l && s <= f.c {
@@ -336,7 +382,12 @@ impl ParametricMel {
     /// Current centres in Hz.
     pub fn centres_hz(&self) -> Array1<f32> {
         (0..self.opts.n_filters)
-            .map(|j| self.opts.scale.hz(self.mel_low + self.delta * self.centre.value[[j]] as f64) as f32)
+            .map(|j| {
+                self.opts
+                    .scale
+                    .hz(self.mel_low + self.delta * self.centre.value[[j]] as f64)
+                    as f32
+            })
             .collect()
     }
 
@@ -347,7 +398,11 @@ impl ParametricMel {
         for j in 0..self.opts.n_filters {
             let f = self.feet(j);
             let (wl, wr) = self.widths(j);
-            let norm = if self.opts.area_norm { 2.0 / (f.r_hz - f.l_hz) } else { 1.0 };
+            let norm = if self.opts.area_norm {
+                2.0 / (f.r_hz - f.l_hz)
+            } else {
+                1.0
+            };
             // d loss / d (L, C, R) in triangle space, and d loss / d norm.
             let (mut gl, mut gc, mut gr, mut gn) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
             for k in 0..self.active_bins() {
@@ -387,7 +442,12 @@ impl ParametricMel {
         }
         if self.log_width.trainable {
             let symmetric = self.opts.symmetric;
-            let mut grad = self.log_width.grad.view_mut().into_dimensionality::<Ix2>().expect("2-D");
+            let mut grad = self
+                .log_width
+                .grad
+                .view_mut()
+                .into_dimensionality::<Ix2>()
+                .expect("2-D");
             for (j, d) in da.iter().enumerate() {
                 if symmetric {
                     grad[[j, 0]] += (d[0] + d[1]) as f32;
@@ -402,7 +462,11 @@ impl ParametricMel {
     fn grad_rows(&mut self, grad_out: ArrayViewD<'_, f32>) {
         let g = view3(grad_out, self.opts.n_filters, "mel_parametric backward");
         let (b, f) = self.lead;
-        assert_eq!(g.dim(), (b, f, self.opts.n_filters), "mel_parametric backward: grad_out shape");
+        assert_eq!(
+            g.dim(),
+            (b, f, self.opts.n_filters),
+            "mel_parametric backward: grad_out shape"
+        );
         store_rows(&mut self.g, g);
         if self.centre.trainable || self.log_width.trainable {
             ensure2(&mut self.dw, self.opts.n_filters, self.n_bins);
@@ -415,7 +479,10 @@ impl ParametricMel {
 
 impl Layer for ParametricMel {
     fn name(&self) -> String {
-        format!("mel_parametric({}->{}, {:?})", self.n_bins, self.opts.n_filters, self.opts.space)
+        format!(
+            "mel_parametric({}->{}, {:?})",
+            self.n_bins, self.opts.n_filters, self.opts.space
+        )
     }
 
     /// `out = x W^T` with `W` built from the centres and widths (module docs).
@@ -430,7 +497,9 @@ impl Layer for ParametricMel {
         store_rows(&mut self.x, x3);
         // (rows, n_bins) x (n_bins, n_filters) -> (rows, n_filters)
         let y = self.x.dot(&self.w.t());
-        y.into_shape_with_order((b, f, self.opts.n_filters)).expect("rows * filters").into_dyn()
+        y.into_shape_with_order((b, f, self.opts.n_filters))
+            .expect("rows * filters")
+            .into_dyn()
     }
 
     /// `dx = g W`; `dW = g^T x` reduced to the centres and log-widths through
@@ -443,7 +512,9 @@ impl Layer for ParametricMel {
         let (b, f) = self.lead;
         // (rows, n_filters) x (n_filters, n_bins) -> (rows, n_bins)
         let dx = self.g.dot(&self.w);
-        dx.into_shape_with_order((b, f, self.n_bins)).expect("rows * bins").into_dyn()
+        dx.into_shape_with_order((b, f, self.n_bins))
+            .expect("rows * bins")
+            .into_dyn()
     }
 
     fn backward_params_only(&mut self, grad_out: ArrayViewD<'_, f32>) {
@@ -466,11 +537,23 @@ impl LearnedStage for ParametricMel {
 
     fn export(&self) -> Vec<Exported> {
         let classic_hz: Array1<f32> = (0..self.opts.n_filters)
-            .map(|j| self.opts.scale.hz(self.mel_low + self.delta * (j + 1) as f64) as f32)
+            .map(|j| {
+                self.opts
+                    .scale
+                    .hz(self.mel_low + self.delta * (j + 1) as f64) as f32
+            })
             .collect();
         vec![
-            Exported { name: "filters".into(), current: self.filters().into_dyn(), classic: self.classic.clone().into_dyn() },
-            Exported { name: "centres_hz".into(), current: self.centres_hz().into_dyn(), classic: classic_hz.into_dyn() },
+            Exported {
+                name: "filters".into(),
+                current: self.filters().into_dyn(),
+                classic: self.classic.clone().into_dyn(),
+            },
+            Exported {
+                name: "centres_hz".into(),
+                current: self.centres_hz().into_dyn(),
+                classic: classic_hz.into_dyn(),
+            },
         ]
     }
 }

@@ -19,7 +19,11 @@ fn kaldi_reference(n_filters: usize, n_fft: usize, sr: f64, low: f64, high: f64)
         for k in 0..n_fft / 2 {
             let z = mel(sr / n_fft as f64 * k as f64);
             if z > left && z < right {
-                m[[j, k]] = if z <= center { (z - left) / (center - left) } else { (right - z) / (right - center) };
+                m[[j, k]] = if z <= center {
+                    (z - left) / (center - left)
+                } else {
+                    (right - z) / (right - center)
+                };
             }
         }
     }
@@ -31,10 +35,24 @@ fn kaldi_reference(n_filters: usize, n_fft: usize, sr: f64, low: f64, high: f64)
 fn librosa_reference(n_filters: usize, n_fft: usize, sr: f64) -> Array2<f64> {
     let f_sp = 200.0 / 3.0;
     let logstep = 6.4f64.ln() / 27.0;
-    let mel = |f: f64| if f >= 1000.0 { 15.0 + (f / 1000.0).ln() / logstep } else { f / f_sp };
-    let hz = |m: f64| if m >= 15.0 { 1000.0 * (logstep * (m - 15.0)).exp() } else { f_sp * m };
+    let mel = |f: f64| {
+        if f >= 1000.0 {
+            15.0 + (f / 1000.0).ln() / logstep
+        } else {
+            f / f_sp
+        }
+    };
+    let hz = |m: f64| {
+        if m >= 15.0 {
+            1000.0 * (logstep * (m - 15.0)).exp()
+        } else {
+            f_sp * m
+        }
+    };
     let top = mel(sr / 2.0);
-    let pts: Vec<f64> = (0..n_filters + 2).map(|i| hz(top * i as f64 / (n_filters + 1) as f64)).collect();
+    let pts: Vec<f64> = (0..n_filters + 2)
+        .map(|i| hz(top * i as f64 / (n_filters + 1) as f64))
+        .collect();
     let mut m = Array2::zeros((n_filters, n_fft / 2 + 1));
     for j in 0..n_filters {
         let enorm = 2.0 / (pts[j + 2] - pts[j]);
@@ -53,18 +71,35 @@ fn assert_close(got: &Array2<f32>, reference: &Array2<f64>, what: &str) {
     for ((idx, r), g) in reference.indexed_iter().zip(got.iter()) {
         // Both computed in f64 and rounded once to f32: 1 ulp of the peak,
         // plus the 1e-9-relative differences of two f64 evaluation orders.
-        assert!((*g as f64 - r).abs() <= 1.2e-7 * peak, "{what} {idx:?}: {g} vs {r}");
+        assert!(
+            (*g as f64 - r).abs() <= 1.2e-7 * peak,
+            "{what} {idx:?}: {g} vs {r}"
+        );
     }
 }
 
 #[test]
 fn classic_init_reproduces_kaldi_and_librosa_triangles() {
     for (n, n_fft, sr) in [(23, 512, 16000.0f32), (15, 256, 8000.0)] {
-        let layer = ParametricMel::new(ParametricMelOptions::kaldi(n, n_fft, sr), false, Init::Classic).expect("ok");
+        let layer = ParametricMel::new(
+            ParametricMelOptions::kaldi(n, n_fft, sr),
+            false,
+            Init::Classic,
+        )
+        .expect("ok");
         let reference = kaldi_reference(n, n_fft, sr as f64, 20.0, sr as f64 / 2.0);
         assert_close(&layer.filters(), &reference, "kaldi");
-        let layer = ParametricMel::new(ParametricMelOptions::librosa(n, n_fft, sr), false, Init::Classic).expect("ok");
-        assert_close(&layer.filters(), &librosa_reference(n, n_fft, sr as f64), "librosa");
+        let layer = ParametricMel::new(
+            ParametricMelOptions::librosa(n, n_fft, sr),
+            false,
+            Init::Classic,
+        )
+        .expect("ok");
+        assert_close(
+            &layer.filters(),
+            &librosa_reference(n, n_fft, sr as f64),
+            "librosa",
+        );
     }
 }
 
@@ -79,9 +114,14 @@ fn classic_forward_is_the_reference_matrix_product() {
     for b in 0..2 {
         for t in 0..3 {
             for j in 0..23 {
-                let r: f64 = (0..257).map(|k| reference[[j, k]] * x[[b, t, k]] as f64).sum();
+                let r: f64 = (0..257)
+                    .map(|k| reference[[j, k]] * x[[b, t, k]] as f64)
+                    .sum();
                 // Non-negative sums of 257 f32 products: relative <= 257 * 6e-8.
-                assert!((y[[b, t, j]] as f64 - r).abs() <= 2e-5 * r, "b{b} t{t} j{j}");
+                assert!(
+                    (y[[b, t, j]] as f64 - r).abs() <= 2e-5 * r,
+                    "b{b} t{t} j{j}"
+                );
             }
         }
     }
@@ -115,8 +155,14 @@ fn gradients_match_finite_differences_away_from_kinks() {
     // Step 1e-3 moves a foot by at most ~0.005 spacings (centre) or 0.1% of a
     // width; a bin further than 0.02 spacings from every foot never crosses a
     // kink during the check, so no mismatch is allowed.
-    let opts = CheckOptions { step: 1e-3, ..CheckOptions::default() };
-    let presets = [ParametricMelOptions::kaldi(4, 32, 8000.0), ParametricMelOptions::librosa(4, 32, 8000.0)];
+    let opts = CheckOptions {
+        step: 1e-3,
+        ..CheckOptions::default()
+    };
+    let presets = [
+        ParametricMelOptions::kaldi(4, 32, 8000.0),
+        ParametricMelOptions::librosa(4, 32, 8000.0),
+    ];
     for base in presets {
         for symmetric in [false, true] {
             let mel_opts = ParametricMelOptions { symmetric, ..base };
@@ -141,20 +187,36 @@ fn gradients_match_finite_differences_away_from_kinks() {
 
 #[test]
 fn frozen_gives_no_parameter_gradient() {
-    let mut layer = ParametricMel::new(ParametricMelOptions::kaldi(4, 32, 8000.0), false, Init::Classic).expect("ok");
+    let mut layer = ParametricMel::new(
+        ParametricMelOptions::kaldi(4, 32, 8000.0),
+        false,
+        Init::Classic,
+    )
+    .expect("ok");
     assert_eq!(layer.num_trainable(), 0);
     let x = ArrayD::from_elem(ndarray::IxDyn(&[1, 2, 17]), 1.0f32);
     let mut rng = rng_from_seed(SEED);
     let y = layer.forward(x.view(), &mut crate::nn::Ctx::train(&mut rng));
     layer.backward(y.view());
-    assert!(layer.params().iter().all(|p| p.grad.iter().all(|&g| g == 0.0)));
+    assert!(layer
+        .params()
+        .iter()
+        .all(|p| p.grad.iter().all(|&g| g == 0.0)));
 }
 
 #[test]
 fn widths_stay_positive_for_any_parameter_value() {
-    let mut layer = ParametricMel::new(ParametricMelOptions::kaldi(4, 64, 8000.0), true, Init::Classic).expect("ok");
+    let mut layer = ParametricMel::new(
+        ParametricMelOptions::kaldi(4, 64, 8000.0),
+        true,
+        Init::Classic,
+    )
+    .expect("ok");
     layer.params_mut()[1].value.fill(-30.0);
-    layer.params_mut()[0].value.iter_mut().for_each(|u| *u = -2.0);
+    layer.params_mut()[0]
+        .value
+        .iter_mut()
+        .for_each(|u| *u = -2.0);
     let w = layer.filters();
     assert!(w.iter().all(|v| v.is_finite() && *v >= 0.0));
 }
@@ -163,8 +225,17 @@ fn widths_stay_positive_for_any_parameter_value() {
 fn bad_options_are_errors_naming_the_field() {
     let mut o = ParametricMelOptions::kaldi(4, 32, 8000.0);
     o.high_hz = 5000.0;
-    let e = ParametricMel::new(o, true, Init::Classic).err().expect("above Nyquist");
+    let e = ParametricMel::new(o, true, Init::Classic)
+        .err()
+        .expect("above Nyquist");
     assert!(e.to_string().contains("high_hz = 5000"), "{e}");
-    let o = ParametricMelOptions { n_filters: 0, ..ParametricMelOptions::kaldi(4, 32, 8000.0) };
-    assert!(ParametricMel::new(o, true, Init::Classic).err().expect("no filters").to_string().contains("n_filters"));
+    let o = ParametricMelOptions {
+        n_filters: 0,
+        ..ParametricMelOptions::kaldi(4, 32, 8000.0)
+    };
+    assert!(ParametricMel::new(o, true, Init::Classic)
+        .err()
+        .expect("no filters")
+        .to_string()
+        .contains("n_filters"));
 }

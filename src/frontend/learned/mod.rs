@@ -111,8 +111,18 @@ pub enum LearnedError {
 }
 
 impl LearnedError {
-    fn invalid(stage: &'static str, field: &'static str, value: impl ToString, reason: &'static str) -> Self {
-        LearnedError::Invalid { stage, field, value: value.to_string(), reason }
+    fn invalid(
+        stage: &'static str,
+        field: &'static str,
+        value: impl ToString,
+        reason: &'static str,
+    ) -> Self {
+        LearnedError::Invalid {
+            stage,
+            field,
+            value: value.to_string(),
+            reason,
+        }
     }
 }
 
@@ -135,7 +145,11 @@ pub(crate) fn view3<'a>(x: ArrayViewD<'a, f32>, dims: usize, who: &str) -> Array
     let v = x
         .into_dimensionality::<Ix3>()
         .unwrap_or_else(|_| panic!("{who}: expected (batch, frames, {dims}), got {shape:?}"));
-    assert_eq!(v.shape()[2], dims, "{who}: expected (batch, frames, {dims}), got {shape:?}");
+    assert_eq!(
+        v.shape()[2],
+        dims,
+        "{who}: expected (batch, frames, {dims}), got {shape:?}"
+    );
     v
 }
 
@@ -165,12 +179,18 @@ pub(crate) fn ensure3(buf: &mut Array3<f32>, dim: (usize, usize, usize)) {
 
 /// A matrix parameter's value as a 2-D view.
 pub(crate) fn mat(p: &Param) -> ndarray::ArrayView2<'_, f32> {
-    p.value.view().into_dimensionality::<Ix2>().expect("matrix parameter is 2-D")
+    p.value
+        .view()
+        .into_dimensionality::<Ix2>()
+        .expect("matrix parameter is 2-D")
 }
 
 /// A matrix parameter's gradient as a mutable 2-D view.
 pub(crate) fn grad_mat(p: &mut Param) -> ArrayViewMut2<'_, f32> {
-    p.grad.view_mut().into_dimensionality::<Ix2>().expect("matrix parameter is 2-D")
+    p.grad
+        .view_mut()
+        .into_dimensionality::<Ix2>()
+        .expect("matrix parameter is 2-D")
 }
 
 /// A parameter that is trainable or frozen according to `learn`.

@@ -40,7 +40,9 @@
 //!   evaluation uses running averages (`momentum` 0.1, population variance),
 //!   kept as frozen parameters so that checkpoints carry them.
 
-use ndarray::{s, Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Ix1};
+use ndarray::{
+    s, Array1, Array2, Array3, ArrayD, ArrayView1, ArrayView2, ArrayViewD, ArrayViewMut2, Axis, Ix1,
+};
 use serde::{Deserialize, Serialize};
 
 use super::{ensure3, param, view3, LearnedError};
@@ -94,14 +96,22 @@ pub struct FeatureNorm {
 
 /// Normalises each column of `x` over its rows into `xhat`; returns
 /// `1 / sqrt(var + eps)` per column (ones when `variance` is false).
-fn normalize_columns(x: ArrayView2<'_, f32>, mut xhat: ArrayViewMut2<'_, f32>, variance: bool, eps: f32) -> Array1<f32> {
+fn normalize_columns(
+    x: ArrayView2<'_, f32>,
+    mut xhat: ArrayViewMut2<'_, f32>,
+    variance: bool,
+    eps: f32,
+) -> Array1<f32> {
     let mean = x.mean_axis(Axis(0)).expect("at least one row");
     xhat.assign(&x);
     xhat -= &mean;
     if !variance {
         return Array1::ones(x.ncols());
     }
-    let var = xhat.mapv(|v| v * v).mean_axis(Axis(0)).expect("at least one row");
+    let var = xhat
+        .mapv(|v| v * v)
+        .mean_axis(Axis(0))
+        .expect("at least one row");
     let inv = var.mapv(|v| 1.0 / (v + eps).sqrt());
     xhat *= &inv;
     inv
@@ -151,10 +161,20 @@ impl FeatureNorm {
             return Err(LearnedError::invalid(STAGE, "dims", 0, "must be positive"));
         }
         if !(eps.is_finite() && eps > 0.0) {
-            return Err(LearnedError::invalid(STAGE, "eps", eps, "must be finite and > 0"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "eps",
+                eps,
+                "must be finite and > 0",
+            ));
         }
         if !(momentum > 0.0 && momentum <= 1.0) {
-            return Err(LearnedError::invalid(STAGE, "momentum", momentum, "must be in (0, 1]"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "momentum",
+                momentum,
+                "must be in (0, 1]",
+            ));
         }
         let vector = |v: f32| Array1::<f32>::from_elem(dims, v).into_dyn();
         Ok(FeatureNorm {
@@ -179,7 +199,8 @@ impl FeatureNorm {
         let mut rows = Array2::zeros((total, self.dims));
         let mut at = 0;
         for (i, &n) in self.lengths.iter().enumerate() {
-            rows.slice_mut(s![at..at + n, ..]).assign(&x.slice(s![i, ..n, ..]));
+            rows.slice_mut(s![at..at + n, ..])
+                .assign(&x.slice(s![i, ..n, ..]));
             at += n;
         }
         rows
@@ -189,7 +210,8 @@ impl FeatureNorm {
     fn scatter(&self, rows: ArrayView2<'_, f32>, out: &mut Array3<f32>) {
         let mut at = 0;
         for (i, &n) in self.lengths.iter().enumerate() {
-            out.slice_mut(s![i, ..n, ..]).assign(&rows.slice(s![at..at + n, ..]));
+            out.slice_mut(s![i, ..n, ..])
+                .assign(&rows.slice(s![at..at + n, ..]));
             at += n;
         }
     }
@@ -199,7 +221,12 @@ impl FeatureNorm {
         let mut xhat = Array2::zeros(rows.raw_dim());
         self.used_running = !training || rows.nrows() == 0;
         if self.used_running {
-            let mean = self.running_mean.value.view().into_dimensionality::<Ix1>().expect("1-D");
+            let mean = self
+                .running_mean
+                .value
+                .view()
+                .into_dimensionality::<Ix1>()
+                .expect("1-D");
             let inv = self.running_var.value.mapv(|v| 1.0 / (v + self.eps).sqrt());
             let inv = inv.into_dimensionality::<Ix1>().expect("1-D");
             xhat.assign(&rows);
@@ -211,8 +238,12 @@ impl FeatureNorm {
             let mean = rows.mean_axis(Axis(0)).expect("rows > 0");
             let var = rows.var_axis(Axis(0), 0.0);
             let m = self.momentum;
-            self.running_mean.value.zip_mut_with(&mean.into_dyn(), |r, &v| *r = (1.0 - m) * *r + m * v);
-            self.running_var.value.zip_mut_with(&var.into_dyn(), |r, &v| *r = (1.0 - m) * *r + m * v);
+            self.running_mean
+                .value
+                .zip_mut_with(&mean.into_dyn(), |r, &v| *r = (1.0 - m) * *r + m * v);
+            self.running_var
+                .value
+                .zip_mut_with(&var.into_dyn(), |r, &v| *r = (1.0 - m) * *r + m * v);
             self.inv_std = vec![inv];
         }
         let mut xh3 = std::mem::take(&mut self.xhat);
@@ -222,7 +253,8 @@ impl FeatureNorm {
 }
 
 fn vec1(p: &Option<Param>) -> Option<ArrayView1<'_, f32>> {
-    p.as_ref().map(|p| p.value.view().into_dimensionality::<Ix1>().expect("1-D"))
+    p.as_ref()
+        .map(|p| p.value.view().into_dimensionality::<Ix1>().expect("1-D"))
 }
 
 impl Layer for FeatureNorm {
@@ -256,7 +288,9 @@ impl Layer for FeatureNorm {
                     let xh = self.xhat.slice_mut(s![i, ..n, ..]);
                     let inv = match (kind, n) {
                         (_, 0) => Array1::zeros(0),
-                        (NormKind::Frame, _) => normalize_columns(xi.t(), xh.reversed_axes(), true, self.eps),
+                        (NormKind::Frame, _) => {
+                            normalize_columns(xi.t(), xh.reversed_axes(), true, self.eps)
+                        }
                         (NormKind::UtteranceMean, _) => normalize_columns(xi, xh, false, self.eps),
                         _ => normalize_columns(xi, xh, true, self.eps),
                     };
@@ -308,7 +342,13 @@ impl Layer for FeatureNorm {
             NormKind::Batch => {
                 let (hr, xr) = (self.gather(&h.view()), self.gather(&self.xhat.view()));
                 let mut dr = Array2::zeros(hr.raw_dim());
-                normalize_columns_backward(hr.view(), xr.view(), self.inv_std[0].view(), true, dr.view_mut());
+                normalize_columns_backward(
+                    hr.view(),
+                    xr.view(),
+                    self.inv_std[0].view(),
+                    true,
+                    dr.view_mut(),
+                );
                 self.scatter(dr.view(), &mut dx);
             }
             kind => {
@@ -320,8 +360,16 @@ impl Layer for FeatureNorm {
                     let di = dx.slice_mut(s![i, ..n, ..]);
                     let inv = self.inv_std[i].view();
                     match kind {
-                        NormKind::Frame => normalize_columns_backward(hi.t(), xh.t(), inv, true, di.reversed_axes()),
-                        NormKind::UtteranceMean => normalize_columns_backward(hi, xh, inv, false, di),
+                        NormKind::Frame => normalize_columns_backward(
+                            hi.t(),
+                            xh.t(),
+                            inv,
+                            true,
+                            di.reversed_axes(),
+                        ),
+                        NormKind::UtteranceMean => {
+                            normalize_columns_backward(hi, xh, inv, false, di)
+                        }
                         _ => normalize_columns_backward(hi, xh, inv, true, di),
                     }
                 }
@@ -339,7 +387,11 @@ impl Layer for FeatureNorm {
     /// `gamma`, `beta` (when affine), then the frozen `running_mean` and
     /// `running_var` (listed so that checkpoints save them).
     fn params(&self) -> Vec<&Param> {
-        self.gamma.iter().chain(self.beta.iter()).chain([&self.running_mean, &self.running_var]).collect()
+        self.gamma
+            .iter()
+            .chain(self.beta.iter())
+            .chain([&self.running_mean, &self.running_var])
+            .collect()
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {

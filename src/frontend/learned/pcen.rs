@@ -55,7 +55,13 @@ pub struct PcenConstants {
 
 impl Default for PcenConstants {
     fn default() -> Self {
-        PcenConstants { alpha: 0.98, delta: 2.0, r: 0.5, s: 0.025, eps: 1e-6 }
+        PcenConstants {
+            alpha: 0.98,
+            delta: 2.0,
+            r: 0.5,
+            s: 0.025,
+            eps: 1e-6,
+        }
     }
 }
 
@@ -103,14 +109,34 @@ impl Pcen {
     /// # Errors
     /// `n_channels = 0`; `alpha`, `delta`, `r` or `eps` not finite and
     /// positive; `s` outside `(0, 1)`.
-    pub fn new(n_channels: usize, constants: PcenConstants, learn: bool, init: Init<'_>) -> Result<Self, LearnedError> {
+    pub fn new(
+        n_channels: usize,
+        constants: PcenConstants,
+        learn: bool,
+        init: Init<'_>,
+    ) -> Result<Self, LearnedError> {
         if n_channels == 0 {
-            return Err(LearnedError::invalid(STAGE, "n_channels", 0, "must be positive"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "n_channels",
+                0,
+                "must be positive",
+            ));
         }
         let c = constants;
-        for (field, v) in [("alpha", c.alpha), ("delta", c.delta), ("r", c.r), ("eps", c.eps)] {
+        for (field, v) in [
+            ("alpha", c.alpha),
+            ("delta", c.delta),
+            ("r", c.r),
+            ("eps", c.eps),
+        ] {
             if !(v.is_finite() && v > 0.0) {
-                return Err(LearnedError::invalid(STAGE, field, v, "must be finite and > 0"));
+                return Err(LearnedError::invalid(
+                    STAGE,
+                    field,
+                    v,
+                    "must be finite and > 0",
+                ));
             }
         }
         if !(c.s > 0.0 && c.s < 1.0) {
@@ -119,10 +145,15 @@ impl Pcen {
         let logit = (c.s / (1.0 - c.s)).ln();
         let base = [c.alpha.ln(), c.delta.ln(), c.r.ln(), logit];
         let values: Vec<Array1<f32>> = match init {
-            Init::Classic => base.iter().map(|&b| Array1::from_elem(n_channels, b)).collect(),
+            Init::Classic => base
+                .iter()
+                .map(|&b| Array1::from_elem(n_channels, b))
+                .collect(),
             Init::Random(rng) => base
                 .iter()
-                .map(|&b| Array1::from_shape_simple_fn(n_channels, || b + rng.random_range(-0.5f32..0.5)))
+                .map(|&b| {
+                    Array1::from_shape_simple_fn(n_channels, || b + rng.random_range(-0.5f32..0.5))
+                })
                 .collect(),
         };
         let p = |name: &str, v: &Array1<f32>| param(name, v.clone().into_dyn(), learn, false);
@@ -141,7 +172,8 @@ impl Pcen {
     }
 
     fn values(&self) -> Values {
-        let v = |p: &Param, f: fn(f32) -> f32| p.value.iter().map(|&x| f(x)).collect::<Array1<f32>>();
+        let v =
+            |p: &Param, f: fn(f32) -> f32| p.value.iter().map(|&x| f(x)).collect::<Array1<f32>>();
         Values {
             alpha: v(&self.log_alpha, f32::exp),
             delta: v(&self.log_delta, f32::exp),
@@ -156,7 +188,13 @@ impl Pcen {
 }
 
 /// `out = (e / (eps + m)^alpha + delta)^r - delta^r` for one frame.
-fn frame_out(e: ArrayView1<'_, f32>, m: ArrayView1<'_, f32>, v: &Values, eps: f32, out: &mut [f32]) {
+fn frame_out(
+    e: ArrayView1<'_, f32>,
+    m: ArrayView1<'_, f32>,
+    v: &Values,
+    eps: f32,
+    out: &mut [f32],
+) {
     for c in 0..out.len() {
         let g = (-v.alpha[c] * (eps + m[c]).ln()).exp();
         let a = e[c] * g + v.delta[c];
@@ -202,7 +240,13 @@ impl Layer for Pcen {
                     }
                 }
                 let mut o = out.slice_mut(s![i, t, ..]);
-                frame_out(e, self.m.slice(s![i, t, ..]), &v, self.eps, o.as_slice_mut().expect("contiguous row"));
+                frame_out(
+                    e,
+                    self.m.slice(s![i, t, ..]),
+                    &v,
+                    self.eps,
+                    o.as_slice_mut().expect("contiguous row"),
+                );
             }
         }
         out.into_dyn()
@@ -253,14 +297,19 @@ impl Layer for Pcen {
             }
         }
         if self.any_trainable() {
-            for k in 0..c {
+            for (k, acc_k) in acc.iter().enumerate() {
                 // Chain to the stored parameters: d/d ln(x) = x d/dx;
                 // d/d logit(s) = s (1 - s) d/ds.
                 let chain = [v.alpha[k], v.delta[k], v.r[k], v.s[k] * (1.0 - v.s[k])];
-                let params = [&mut self.log_alpha, &mut self.log_delta, &mut self.log_r, &mut self.logit_s];
-                for ((p, a), ch) in params.into_iter().zip(acc[k]).zip(chain) {
+                let params = [
+                    &mut self.log_alpha,
+                    &mut self.log_delta,
+                    &mut self.log_r,
+                    &mut self.logit_s,
+                ];
+                for ((p, a), ch) in params.into_iter().zip(acc_k).zip(chain) {
                     if p.trainable {
-                        p.grad[[k]] += a as f32 * ch;
+                        p.grad[[k]] += *a as f32 * ch;
                     }
                 }
             }
@@ -273,7 +322,12 @@ impl Layer for Pcen {
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        vec![&mut self.log_alpha, &mut self.log_delta, &mut self.log_r, &mut self.logit_s]
+        vec![
+            &mut self.log_alpha,
+            &mut self.log_delta,
+            &mut self.log_r,
+            &mut self.logit_s,
+        ]
     }
 }
 
@@ -287,10 +341,26 @@ impl LearnedStage for Pcen {
         let k = self.classic;
         let classic = |x: f32| Array1::from_elem(self.n_channels, x).into_dyn();
         vec![
-            Exported { name: "alpha".into(), current: v.alpha.into_dyn(), classic: classic(k.alpha) },
-            Exported { name: "delta".into(), current: v.delta.into_dyn(), classic: classic(k.delta) },
-            Exported { name: "r".into(), current: v.r.into_dyn(), classic: classic(k.r) },
-            Exported { name: "s".into(), current: v.s.into_dyn(), classic: classic(k.s) },
+            Exported {
+                name: "alpha".into(),
+                current: v.alpha.into_dyn(),
+                classic: classic(k.alpha),
+            },
+            Exported {
+                name: "delta".into(),
+                current: v.delta.into_dyn(),
+                classic: classic(k.delta),
+            },
+            Exported {
+                name: "r".into(),
+                current: v.r.into_dyn(),
+                classic: classic(k.r),
+            },
+            Exported {
+                name: "s".into(),
+                current: v.s.into_dyn(),
+                classic: classic(k.s),
+            },
         ]
     }
 }

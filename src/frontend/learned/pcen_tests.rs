@@ -14,12 +14,25 @@ fn energies(b: usize, f: usize, c: usize, seed: u64) -> ArrayD<f32> {
 
 fn forward(layer: &mut Pcen, x: &ArrayD<f32>, lengths: Option<Vec<usize>>) -> ArrayD<f32> {
     let mut rng = rng_from_seed(SEED);
-    layer.forward(x.view(), &mut crate::nn::Ctx { mode: Mode::Train, rng: &mut rng, lengths })
+    layer.forward(
+        x.view(),
+        &mut crate::nn::Ctx {
+            mode: Mode::Train,
+            rng: &mut rng,
+            lengths,
+        },
+    )
 }
 
 /// Plain f64 reference of librosa's `pcen` on one channel's sequence.
 fn reference(e: &[f64], k: PcenConstants) -> Vec<f64> {
-    let (alpha, delta, r, s, eps) = (k.alpha as f64, k.delta as f64, k.r as f64, k.s as f64, k.eps as f64);
+    let (alpha, delta, r, s, eps) = (
+        k.alpha as f64,
+        k.delta as f64,
+        k.r as f64,
+        k.s as f64,
+        k.eps as f64,
+    );
     let mut m = e[0];
     e.iter()
         .enumerate()
@@ -36,7 +49,8 @@ fn reference(e: &[f64], k: PcenConstants) -> Vec<f64> {
 fn classic_init_matches_a_plain_pcen() {
     // Mel energies on librosa's [-1, 1) scale span decades: 1e-6 .. 1e2.
     let mut rng = rng_from_seed(1);
-    let x = Array3::from_shape_simple_fn((2, 60, 5), || 10f32.powf(rng.random_range(-6.0f32..2.0))).into_dyn();
+    let x = Array3::from_shape_simple_fn((2, 60, 5), || 10f32.powf(rng.random_range(-6.0f32..2.0)))
+        .into_dyn();
     let k = PcenConstants::default();
     let mut layer = Pcen::new(5, k, false, Init::Classic).expect("valid");
     let y = forward(&mut layer, &x, None);
@@ -47,7 +61,10 @@ fn classic_init_matches_a_plain_pcen() {
                 // f32 smoother over 60 frames (contracting, error stays ~1e-7
                 // relative) and pow/exp/ln in f32: within 1e-5 relative + 1e-6.
                 let got = y[[b, t, c]] as f64;
-                assert!((got - r).abs() <= 1e-5 * r.abs() + 1e-6, "b{b} t{t} c{c}: {got} vs {r}");
+                assert!(
+                    (got - r).abs() <= 1e-5 * r.abs() + 1e-6,
+                    "b{b} t{t} c{c}: {got} vs {r}"
+                );
             }
         }
     }
@@ -67,12 +84,21 @@ fn gradients_match_finite_differences_with_lengths() {
     for lengths in [None, Some(vec![7, 4, 1])] {
         // Random init moves every constant off its classic value per channel,
         // and s to ~0.02..0.04; a larger s exercises the recursion harder.
-        let k = PcenConstants { s: 0.3, ..PcenConstants::default() };
+        let k = PcenConstants {
+            s: 0.3,
+            ..PcenConstants::default()
+        };
         let mut layer = Pcen::new(4, k, true, Init::Random(&mut rng)).expect("valid");
-        let opts = CheckOptions { lengths: lengths.clone(), ..CheckOptions::default() };
+        let opts = CheckOptions {
+            lengths: lengths.clone(),
+            ..CheckOptions::default()
+        };
         let report = check_layer(&mut layer, &x, &opts);
         for (name, _, scale) in &report.rows {
-            assert!(*scale > 1e-2, "{name}: gradient scale {scale} too small to be checked");
+            assert!(
+                *scale > 1e-2,
+                "{name}: gradient scale {scale} too small to be checked"
+            );
         }
     }
 }
@@ -99,16 +125,27 @@ fn frozen_gives_no_parameter_gradient() {
     assert_eq!(layer.num_trainable(), 0);
     let y = forward(&mut layer, &x, None);
     let dx = layer.backward(y.view());
-    assert!(layer.params().iter().all(|p| p.grad.iter().all(|&g| g == 0.0)));
+    assert!(layer
+        .params()
+        .iter()
+        .all(|p| p.grad.iter().all(|&g| g == 0.0)));
     assert!(dx.iter().any(|&g| g != 0.0));
 }
 
 #[test]
 fn bad_constants_are_errors_naming_the_field() {
-    let k = PcenConstants { s: 1.0, ..PcenConstants::default() };
+    let k = PcenConstants {
+        s: 1.0,
+        ..PcenConstants::default()
+    };
     let e = Pcen::new(3, k, true, Init::Classic).err().expect("s = 1");
     assert!(e.to_string().contains("s = 1"), "{e}");
-    let k = PcenConstants { r: -0.5, ..PcenConstants::default() };
-    let e = Pcen::new(3, k, true, Init::Classic).err().expect("negative r");
+    let k = PcenConstants {
+        r: -0.5,
+        ..PcenConstants::default()
+    };
+    let e = Pcen::new(3, k, true, Init::Classic)
+        .err()
+        .expect("negative r");
     assert!(e.to_string().contains("r = -0.5"), "{e}");
 }

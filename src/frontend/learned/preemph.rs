@@ -43,12 +43,27 @@ impl Preemph {
     ///
     /// # Errors
     /// `frame_len = 0`, `coeff` not finite.
-    pub fn new(frame_len: usize, coeff: f32, learn: bool, init: Init<'_>) -> Result<Self, LearnedError> {
+    pub fn new(
+        frame_len: usize,
+        coeff: f32,
+        learn: bool,
+        init: Init<'_>,
+    ) -> Result<Self, LearnedError> {
         if frame_len == 0 {
-            return Err(LearnedError::invalid(STAGE, "frame_len", 0, "must be positive"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "frame_len",
+                0,
+                "must be positive",
+            ));
         }
         if !coeff.is_finite() {
-            return Err(LearnedError::invalid(STAGE, "coeff", coeff, "must be finite"));
+            return Err(LearnedError::invalid(
+                STAGE,
+                "coeff",
+                coeff,
+                "must be finite",
+            ));
         }
         let a = match init {
             Init::Classic => coeff,
@@ -200,7 +215,9 @@ mod tests {
 
     #[test]
     fn bad_options_are_errors() {
-        let e = Preemph::new(0, 0.97, true, Init::Classic).err().expect("empty frame");
+        let e = Preemph::new(0, 0.97, true, Init::Classic)
+            .err()
+            .expect("empty frame");
         assert!(e.to_string().contains("frame_len = 0"), "{e}");
         assert!(Preemph::new(10, f32::NAN, true, Init::Classic).is_err());
     }
