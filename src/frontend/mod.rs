@@ -82,6 +82,7 @@ pub mod dct;
 mod error;
 pub mod framing;
 mod kernels;
+pub mod learned;
 pub mod mel;
 pub mod options;
 pub mod pipeline;

@@ -1,0 +1,272 @@
+//! Learned DCT: a per-frame linear map initialised from the orthonormal
+//! DCT-II matrix with the cepstral lifter folded in.
+//!
+//! ```text
+//! out[i] = sum_j W[i, j] x[j] (+ b[i]),
+//! W[i, j] = l_i * c_i * cos(pi i (j + 1/2) / N),  c_0 = sqrt(1/N), c_i = sqrt(2/N)
+//! ```
+//!
+//! `l_i` is the lifter: `1 + (Q/2) sin(pi i / Q)` with Kaldi's index
+//! convention, `1 + (Q/2) sin(pi (i + 1) / Q)` with librosa's, 1 without a
+//! lifter. Folding it into `W` makes "DCT then lifter" a single matrix, so the
+//! learned layer starts exactly where the classic stage is. Kaldi's
+//! `use_energy` (replacing C0 by the frame's log energy) is applied outside
+//! this layer, on its output.
+//!
+//! The optional bias starts at zero (the classic stage has none); it lets a
+//! learned DCT shift coefficients, which the following normalisation would
+//! otherwise absorb, so it is off by default in configurations.
+
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError, LearnedStage,
+};
+use crate::nn::{Ctx, Layer, Param};
+
+const STAGE: &str = "dct";
+
+/// Which coefficient index the lifter's sine uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LifterIndex {
+    /// `sin(pi i / Q)` for coefficient `i` (0-based): Kaldi's `cepstral-lifter`.
+    Kaldi,
+    /// `sin(pi (i + 1) / Q)`: librosa's `mfcc(lifter=Q)`.
+    Librosa,
+}
+
+/// A sinusoidal cepstral lifter `1 + (Q/2) sin(pi idx / Q)`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Lifter {
+    /// `Q`; Kaldi's default is 22. Must be > 0.
+    pub q: f32,
+    /// Index convention.
+    pub index: LifterIndex,
+}
+
+impl Lifter {
+    /// The lifter weight of coefficient `i` (0-based).
+    pub fn weight(&self, i: usize) -> f64 {
+        let idx = match self.index {
+            LifterIndex::Kaldi => i,
+            LifterIndex::Librosa => i + 1,
+        } as f64;
+        let q = self.q as f64;
+        1.0 + 0.5 * q * (std::f64::consts::PI * idx / q).sin()
+    }
+}
+
+/// The `(n_ceps, n_in)` orthonormal DCT-II rows `0..n_ceps`, each scaled by
+/// its lifter weight; computed in f64 and rounded once.
+pub fn dct_matrix(n_in: usize, n_ceps: usize, lifter: Option<Lifter>) -> Array2<f32> {
+    let n = n_in as f64;
+    Array2::from_shape_fn((n_ceps, n_in), |(i, j)| {
+        let c = if i == 0 {
+            (1.0 / n).sqrt()
+        } else {
+            (2.0 / n).sqrt()
+        };
+        let l = lifter.map_or(1.0, |l| l.weight(i));
+        (l * c * (std::f64::consts::PI * i as f64 * (j as f64 + 0.5) / n).cos()) as f32
+    })
+}
+
+/// A linear map `(n_in -> n_ceps)` per frame, starting as the liftered DCT.
+pub struct LearnedDct {
+    n_in: usize,
+    n_ceps: usize,
+    weight: Param,
+    bias: Option<Param>,
+    classic: Array2<f32>,
+    /// Input rows of the last training forward, `(batch * frames, n_in)`.
+    x: Array2<f32>,
+    /// `d loss / d out` rows, reused across backward calls.
+    g: Array2<f32>,
+    lead: (usize, usize),
+}
+
+impl LearnedDct {
+    /// `n_in` log filterbank channels to `n_ceps` coefficients.
+    ///
+    /// `Init::Classic` uses [`dct_matrix`]; `Init::Random` draws `W` from
+    /// `N(0, 1/n_in)`, whose rows have the expected unit norm of the
+    /// orthonormal DCT's rows. The bias (when `bias`) starts at 0 either way.
+    ///
+    /// # Errors
+    /// `n_in = 0`, `n_ceps = 0`, `n_ceps > n_in`, a lifter `q` that is not
+    /// finite and positive.
+    pub fn new(
+        n_in: usize,
+        n_ceps: usize,
+        lifter: Option<Lifter>,
+        bias: bool,
+        learn: bool,
+        init: Init<'_>,
+    ) -> Result<Self, LearnedError> {
+        if n_in == 0 {
+            return Err(LearnedError::invalid(STAGE, "n_in", 0, "must be positive"));
+        }
+        if n_ceps == 0 || n_ceps > n_in {
+            return Err(LearnedError::invalid(
+                STAGE,
+                "n_ceps",
+                n_ceps,
+                "must be in 1..=n_in",
+            ));
+        }
+        if let Some(l) = lifter {
+            if !(l.q.is_finite() && l.q > 0.0) {
+                return Err(LearnedError::invalid(
+                    STAGE,
+                    "lifter.q",
+                    l.q,
+                    "must be finite and > 0",
+                ));
+            }
+        }
+        let classic = dct_matrix(n_in, n_ceps, lifter);
+        let w = match init {
+            Init::Classic => classic.clone(),
+            Init::Random(rng) => {
+                let sigma = (1.0 / n_in as f32).sqrt();
+                Array2::from_shape_simple_fn((n_ceps, n_in), || sigma * normal(rng))
+            }
+        };
+        Ok(LearnedDct {
+            n_in,
+            n_ceps,
+            weight: param("weight", w.into_dyn(), learn, true),
+            bias: bias.then(|| {
+                param(
+                    "bias",
+                    Array1::<f32>::zeros(n_ceps).into_dyn(),
+                    learn,
+                    false,
+                )
+            }),
+            classic,
+            x: Array2::zeros((0, n_in)),
+            g: Array2::zeros((0, n_ceps)),
+            lead: (0, 0),
+        })
+    }
+
+    /// The current `(n_ceps, n_in)` matrix.
+    pub fn weight(&self) -> ndarray::ArrayView2<'_, f32> {
+        mat(&self.weight)
+    }
+
+    fn grad_rows(&mut self, grad_out: ArrayViewD<'_, f32>) {
+        let g = view3(grad_out, self.n_ceps, "dct backward");
+        let (b, f) = self.lead;
+        assert_eq!(g.dim(), (b, f, self.n_ceps), "dct backward: grad_out shape");
+        store_rows(&mut self.g, g);
+    }
+
+    fn param_grads(&mut self) {
+        if self.weight.trainable {
+            // (n_ceps, rows) x (rows, n_in) -> (n_ceps, n_in), accumulated.
+            general_mat_mul(
+                1.0,
+                &self.g.t(),
+                &self.x,
+                1.0,
+                &mut grad_mat(&mut self.weight),
+            );
+        }
+        if let Some(bias) = self.bias.as_mut().filter(|b| b.trainable) {
+            bias.grad += &self.g.sum_axis(Axis(0)).into_dyn();
+        }
+    }
+}
+
+impl Layer for LearnedDct {
+    fn name(&self) -> String {
+        format!("dct({}->{})", self.n_in, self.n_ceps)
+    }
+
+    /// `out = x W^T + b`, per frame.
+    ///
+    /// # Shapes
+    /// `(batch, frames, n_in) -> (batch, frames, n_ceps)`
+    fn forward(&mut self, x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> ArrayD<f32> {
+        let x3 = view3(x, self.n_in, "dct");
+        let (b, f, _) = x3.dim();
+        self.lead = (b, f);
+        store_rows(&mut self.x, x3);
+        let mut y = Array2::zeros((b * f, self.n_ceps));
+        // (rows, n_in) x (n_in, n_ceps) -> (rows, n_ceps)
+        general_mat_mul(1.0, &self.x, &mat(&self.weight).t(), 0.0, &mut y);
+        if let Some(bias) = &self.bias {
+            y += &bias
+                .value
+                .view()
+                .into_dimensionality::<ndarray::Ix1>()
+                .expect("bias is 1-D");
+        }
+        y.into_shape_with_order((b, f, self.n_ceps))
+            .expect("rows * ceps")
+            .into_dyn()
+    }
+
+    /// `dx = g W`; `dW += g^T x`, `db += sum_rows g` (skipped when frozen).
+    ///
+    /// # Shapes
+    /// `(batch, frames, n_ceps) -> (batch, frames, n_in)`
+    fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
+        self.grad_rows(grad_out);
+        self.param_grads();
+        let (b, f) = self.lead;
+        // (rows, n_ceps) x (n_ceps, n_in) -> (rows, n_in)
+        let dx = self.g.dot(&mat(&self.weight));
+        dx.into_shape_with_order((b, f, self.n_in))
+            .expect("rows * n_in")
+            .into_dyn()
+    }
+
+    fn backward_params_only(&mut self, grad_out: ArrayViewD<'_, f32>) {
+        self.grad_rows(grad_out);
+        self.param_grads();
+    }
+
+    fn params(&self) -> Vec<&Param> {
+        std::iter::once(&self.weight)
+            .chain(self.bias.as_ref())
+            .collect()
+    }
+
+    fn params_mut(&mut self) -> Vec<&mut Param> {
+        std::iter::once(&mut self.weight)
+            .chain(self.bias.as_mut())
+            .collect()
+    }
+}
+
+impl LearnedStage for LearnedDct {
+    fn stage(&self) -> &'static str {
+        STAGE
+    }
+
+    fn export(&self) -> Vec<Exported> {
+        let mut out = vec![Exported {
+            name: "weight".into(),
+            current: self.weight.value.clone(),
+            classic: self.classic.clone().into_dyn(),
+        }];
+        if let Some(b) = &self.bias {
+            out.push(Exported {
+                name: "bias".into(),
+                current: b.value.clone(),
+                classic: ArrayD::zeros(b.value.raw_dim()),
+            });
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+#[path = "dct_tests.rs"]
+mod tests;
