@@ -4,6 +4,8 @@
 //!
 //! - **Folder** (Speech Commands layout `DIR/<label>/*.wav`): the label is the
 //!   name of the file's *parent* directory, so `DIR/train/yes/a.wav` is "yes".
+//!   Folders whose name starts with `_` are not labels (Speech Commands keeps
+//!   long noise recordings in `_background_noise_`): their files are skipped.
 //!   When the file stem looks like Speech Commands' `<speaker>_nohash_<take>`,
 //!   speaker and take are taken from it too; otherwise they stay unknown.
 //! - **FileName** (FSDD layout `{label}_{speaker}_{take}.wav`): the stem must be
@@ -14,7 +16,12 @@
 //!   separators so folder parts can be captured.
 //! - **Manifest**: a CSV file with a header naming the columns `path` and
 //!   `label`, optionally `speaker`, `take` and `split`, in any order. Paths are
-//!   relative to the manifest's directory. Fields may be double-quoted.
+//!   relative to the manifest's directory. Fields may be double-quoted. A
+//!   relative manifest path that does not exist as given is looked up in the
+//!   data root (see [`Dataset::scan`](super::Dataset::scan)).
+//!
+//! CLI strings ([`LabelSource::from_str`]): `auto`, `folder`, `fsdd` (or
+//! `filename`), `regex:PATTERN`, `manifest:PATH`.
 //!
 //! [`LabelSource::Auto`] (the default) picks FileName when *every* audio file's
 //! name matches the FSDD pattern, and Folder otherwise: a folder of FSDD files
@@ -46,6 +53,53 @@ pub enum LabelSource {
     Regex { pattern: String },
     /// CSV manifest `path,label[,speaker][,take][,split]` with a header line.
     Manifest { path: PathBuf },
+}
+
+impl std::fmt::Display for LabelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelSource::Auto => write!(f, "auto"),
+            LabelSource::Folder => write!(f, "folder"),
+            LabelSource::FileName => write!(f, "fsdd"),
+            LabelSource::Regex { pattern } => write!(f, "regex:{pattern}"),
+            LabelSource::Manifest { path } => write!(f, "manifest:{}", path.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for LabelSource {
+    type Err = DataError;
+
+    /// Parses `auto`, `folder`, `fsdd`/`filename`, `regex:PATTERN` or
+    /// `manifest:PATH` (everything after the first `:` is the argument, so
+    /// patterns may contain `:`).
+    fn from_str(value: &str) -> Result<Self, DataError> {
+        let err = |reason: &str| DataError::ParseLabels {
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        match value.split_once(':') {
+            None => match value.trim() {
+                "auto" => Ok(LabelSource::Auto),
+                "folder" | "folders" => Ok(LabelSource::Folder),
+                "fsdd" | "filename" | "file_name" => Ok(LabelSource::FileName),
+                "regex" | "manifest" => {
+                    Err(err("needs an argument: regex:PATTERN or manifest:PATH"))
+                }
+                _ => Err(err(
+                    "expected auto, folder, fsdd, regex:PATTERN or manifest:PATH",
+                )),
+            },
+            Some(("regex", pattern)) if !pattern.is_empty() => Ok(LabelSource::Regex {
+                pattern: pattern.to_string(),
+            }),
+            Some(("manifest", path)) if !path.trim().is_empty() => Ok(LabelSource::Manifest {
+                path: PathBuf::from(path.trim()),
+            }),
+            Some(("regex" | "manifest", _)) => Err(err("the argument after ':' is empty")),
+            Some(_) => Err(err("only regex: and manifest: take an argument")),
+        }
+    }
 }
 
 /// What a label source says about one file.
@@ -185,6 +239,11 @@ pub fn label_from_folder(rel_path: &Path) -> Result<ItemLabel, String> {
     let label = parent
         .to_str()
         .ok_or_else(|| "folder name is not valid UTF-8".to_string())?;
+    if label.starts_with('_') {
+        return Err(format!(
+            "folder {label:?} starts with '_' (not a label, e.g. Speech Commands' _background_noise_)"
+        ));
+    }
     let mut item = ItemLabel {
         label: label.to_string(),
         ..ItemLabel::default()
@@ -457,6 +516,39 @@ mod tests {
             resolve_auto(&LabelSource::Folder, &fsdd),
             LabelSource::Folder
         );
+    }
+
+    #[test]
+    fn cli_strings_parse_and_round_trip() {
+        for text in [
+            "auto",
+            "folder",
+            "fsdd",
+            "regex:^(?P<label>\\d):x",
+            "manifest:a/b.csv",
+        ] {
+            let source: LabelSource = text.parse().unwrap();
+            assert_eq!(source.to_string(), text);
+        }
+        assert_eq!(
+            "filename".parse::<LabelSource>().unwrap(),
+            LabelSource::FileName
+        );
+        for bad in ["regex", "regex:", "manifest: ", "folder:x", "speakers"] {
+            assert!(
+                matches!(
+                    bad.parse::<LabelSource>(),
+                    Err(DataError::ParseLabels { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn underscore_folders_are_not_labels() {
+        let err = label_from_folder(Path::new("_background_noise_/white.wav")).unwrap_err();
+        assert!(err.contains("_background_noise_"), "{err}");
     }
 
     #[test]

@@ -92,6 +92,17 @@ fn list_audio(root: &Path) -> (Vec<(PathBuf, PathBuf)>, Vec<(PathBuf, String)>) 
     (files, skipped)
 }
 
+/// A relative manifest path that does not exist as given (relative to the
+/// working directory) is taken relative to the data root, so a configuration
+/// can say `manifest:list.csv` for `DATA/list.csv`.
+fn resolve_manifest(root: &Path, path: &Path) -> PathBuf {
+    if path.is_relative() && !path.exists() && root.join(path).exists() {
+        root.join(path)
+    } else {
+        path.to_path_buf()
+    }
+}
+
 impl Dataset {
     /// Scans `root` and labels every audio file with `source`.
     ///
@@ -112,7 +123,12 @@ impl Dataset {
             _ => list_audio(root),
         };
         let rel_paths: Vec<PathBuf> = files.iter().map(|(_, r)| r.clone()).collect();
-        let resolved = resolve_auto(source, &rel_paths);
+        let resolved = match resolve_auto(source, &rel_paths) {
+            LabelSource::Manifest { path } => LabelSource::Manifest {
+                path: resolve_manifest(root, &path),
+            },
+            other => other,
+        };
         let labeler = Labeler::new(&resolved)?;
 
         let mut items = Vec::new();
@@ -284,6 +300,11 @@ mod tests {
         )
         .unwrap();
         let ds = Dataset::scan(dir.path(), &LabelSource::Manifest { path: manifest }).unwrap();
+        let relative = LabelSource::Manifest {
+            path: PathBuf::from("clips/list.csv"),
+        };
+        let ds_relative = Dataset::scan(dir.path(), &relative).unwrap();
+        assert_eq!(ds_relative.items, ds.items, "relative to the data root");
         assert_eq!(ds.items.len(), 1);
         assert_eq!(ds.items[0].rel_path, Path::new("clips/a.wav"));
         assert_eq!(ds.items[0].split.as_deref(), Some("train"));

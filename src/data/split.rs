@@ -16,6 +16,7 @@
 //! | `loso` | one fold per speaker, that speaker held out |
 //! | `loso:5` | 5 folds, speakers shuffled (seeded) and dealt round-robin |
 //! | `manifest` | the manifest's `split` column (`train`, `test`, `valid`) |
+//! | `speech_commands` | Speech Commands' `testing_list.txt` / `validation_list.txt` in the data root |
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -24,6 +25,7 @@ use std::str::FromStr;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::labels::slash_path;
 use super::{DataError, Dataset};
 use crate::nn::Rng;
 
@@ -46,6 +48,10 @@ pub enum Split {
     Loso { folds: Option<usize> },
     /// The manifest's split column.
     Manifest,
+    /// Speech Commands' official lists: files named in
+    /// `DATA/testing_list.txt` are test, in `DATA/validation_list.txt`
+    /// validation, the rest training.
+    SpeechCommands,
 }
 
 /// One train/test partition, as sorted item indices.
@@ -75,6 +81,7 @@ impl fmt::Display for Split {
             Split::Loso { folds: None } => write!(f, "loso"),
             Split::Loso { folds: Some(k) } => write!(f, "loso:{k}"),
             Split::Manifest => write!(f, "manifest"),
+            Split::SpeechCommands => write!(f, "speech_commands"),
         }
     }
 }
@@ -91,41 +98,46 @@ impl FromStr for Split {
             Some((k, a)) => (k.trim(), Some(a.trim())),
             None => (value.trim(), None),
         };
-        let split =
-            match (kind, arg) {
-                ("none" | "all", None) => Split::None,
-                ("fsdd", None) => Split::Fsdd,
-                ("manifest", None) => Split::Manifest,
-                ("random", None) => Split::Random { test_fraction: 0.2 },
-                ("random", Some(a)) => {
-                    let test_fraction: f64 = a
-                        .parse()
-                        .map_err(|_| err("the test fraction is not a number"))?;
-                    Split::Random { test_fraction }
-                }
-                ("speakers", Some(a)) => {
-                    let test: Vec<String> = a
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    Split::Speakers { test }
-                }
-                ("loso", None) => Split::Loso { folds: None },
-                ("loso", Some(a)) => {
-                    let k: usize = a
-                        .parse()
-                        .map_err(|_| err("the fold count is not an integer"))?;
-                    Split::Loso { folds: Some(k) }
-                }
-                ("speakers", None) => return Err(err("name the test speakers: speakers:a,b")),
-                (_, Some(_)) if ["none", "all", "fsdd", "manifest"].contains(&kind) => {
-                    return Err(err("this split takes no argument"))
-                }
-                _ => return Err(err(
-                    "expected none, fsdd, random[:FRACTION], speakers:A,B, loso[:K] or manifest",
-                )),
-            };
+        let split = match (kind, arg) {
+            ("none" | "all", None) => Split::None,
+            ("fsdd", None) => Split::Fsdd,
+            ("manifest", None) => Split::Manifest,
+            ("speech_commands" | "speechcommands", None) => Split::SpeechCommands,
+            ("random", None) => Split::Random { test_fraction: 0.2 },
+            ("random", Some(a)) => {
+                let test_fraction: f64 = a
+                    .parse()
+                    .map_err(|_| err("the test fraction is not a number"))?;
+                Split::Random { test_fraction }
+            }
+            ("speakers", Some(a)) => {
+                let test: Vec<String> = a
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                Split::Speakers { test }
+            }
+            ("loso", None) => Split::Loso { folds: None },
+            ("loso", Some(a)) => {
+                let k: usize = a
+                    .parse()
+                    .map_err(|_| err("the fold count is not an integer"))?;
+                Split::Loso { folds: Some(k) }
+            }
+            ("speakers", None) => return Err(err("name the test speakers: speakers:a,b")),
+            (_, Some(_))
+                if ["none", "all", "fsdd", "manifest", "speech_commands"].contains(&kind) =>
+            {
+                return Err(err("this split takes no argument"))
+            }
+            _ => {
+                return Err(err(
+                    "expected none, fsdd, random[:FRACTION], speakers:A,B, loso[:K], manifest \
+                     or speech_commands",
+                ))
+            }
+        };
         split.validate().map_err(err)?;
         Ok(split)
     }
@@ -208,6 +220,7 @@ impl Split {
                     .collect()
             }
             Split::Manifest => vec![manifest(data, name)?],
+            Split::SpeechCommands => vec![speech_commands(data, name)?],
         };
         for f in &folds {
             if f.train.is_empty() {
@@ -322,6 +335,33 @@ fn manifest(data: &Dataset, name: String) -> Result<Fold, DataError> {
     Ok(fold(name, train, valid, test, Vec::new()))
 }
 
+/// Reads a Speech Commands list (one `/`-separated relative path a line).
+fn read_list(path: &std::path::Path) -> Result<std::collections::HashSet<String>, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    Ok(text
+        .lines()
+        .map(|l| l.trim().trim_start_matches("./").to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+fn speech_commands(data: &Dataset, name: String) -> Result<Fold, DataError> {
+    let test_list = read_list(&data.root.join("testing_list.txt"))?;
+    let valid_list = read_list(&data.root.join("validation_list.txt"))?;
+    let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, item) in data.items.iter().enumerate() {
+        let key = slash_path(&item.rel_path).unwrap_or_default();
+        if test_list.contains(&key) {
+            test.push(i);
+        } else if valid_list.contains(&key) {
+            valid.push(i);
+        } else {
+            train.push(i);
+        }
+    }
+    Ok(fold(name, train, valid, test, Vec::new()))
+}
+
 /// Stratified hold-out: within each class of `indices` (by `targets[i]`),
 /// shuffles with `rng` and moves `round(n_c * fraction)` items to the second
 /// list, always leaving at least one item of each class in the first. Both
@@ -415,6 +455,7 @@ mod tests {
             "loso",
             "loso:3",
             "manifest",
+            "speech_commands",
         ] {
             let split: Split = s.parse().unwrap();
             assert_eq!(split.to_string(), s);
@@ -596,6 +637,44 @@ mod tests {
             .folds(&data, &mut rng_from_seed(SEED))
             .unwrap_err();
         assert!(err.to_string().contains("later"), "{err}");
+    }
+
+    #[test]
+    fn speech_commands_lists_pick_test_and_validation() {
+        let dir = tempfile::tempdir().unwrap();
+        for rel in [
+            "yes/a_nohash_0.wav",
+            "yes/b_nohash_0.wav",
+            "no/a_nohash_1.wav",
+            "no/c_nohash_0.wav",
+        ] {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, b"x").unwrap();
+        }
+        let data = Dataset::scan(dir.path(), &LabelSource::Auto).unwrap();
+        let split: Split = "speech_commands".parse().unwrap();
+        let missing = split.folds(&data, &mut rng_from_seed(SEED));
+        assert!(
+            matches!(missing, Err(DataError::Io { .. })),
+            "lists are required"
+        );
+        std::fs::write(dir.path().join("testing_list.txt"), "yes/b_nohash_0.wav\n").unwrap();
+        std::fs::write(
+            dir.path().join("validation_list.txt"),
+            "no/c_nohash_0.wav\n",
+        )
+        .unwrap();
+        let f = &split.folds(&data, &mut rng_from_seed(SEED)).unwrap()[0];
+        assert_partition(&data, f);
+        let names = |ix: &[usize]| -> Vec<String> {
+            ix.iter()
+                .map(|&i| slash_path(&data.items[i].rel_path).unwrap())
+                .collect()
+        };
+        assert_eq!(names(&f.test), ["yes/b_nohash_0.wav"]);
+        assert_eq!(names(&f.valid), ["no/c_nohash_0.wav"]);
+        assert_eq!(f.train.len(), 2);
     }
 
     #[test]
