@@ -12,12 +12,15 @@ pub mod cache;
 mod error;
 pub mod labels;
 pub mod length;
+mod manifest;
 pub mod scan;
+pub mod speech;
 pub mod split;
 
 pub use cache::{canonical_json, CacheStats, FeatureCache};
 pub use error::DataError;
 pub use labels::{ItemLabel, LabelSource};
-pub use length::{Align, LengthPolicy, Pad, SpeechDetectOptions};
+pub use length::{Align, LengthPolicy, Pad};
 pub use scan::{Dataset, Item, AUDIO_EXTENSIONS};
+pub use speech::SpeechDetectOptions;
 pub use split::{stratified_holdout, Fold, Split};
