@@ -68,7 +68,10 @@ fn is_hidden(entry: &walkdir::DirEntry) -> bool {
 fn list_audio(root: &Path) -> (Vec<(PathBuf, PathBuf)>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    // Links are followed (data folders are often assembled from symlinks);
+    // walkdir reports a loop as an error, which lands in `skipped`.
     let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| !is_hidden(e));
@@ -310,6 +313,25 @@ mod tests {
         assert_eq!(ds.items[0].split.as_deref(), Some("train"));
         assert_eq!(ds.skipped.len(), 1);
         assert!(ds.skipped[0].1.contains("missing"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_files_are_followed_and_loops_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        touch(elsewhere.path(), "real.wav");
+        touch(dir.path(), "yes/a.wav");
+        std::os::unix::fs::symlink(
+            elsewhere.path().join("real.wav"),
+            dir.path().join("yes/b.wav"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("yes/loop")).unwrap();
+        let ds = Dataset::scan(dir.path(), &LabelSource::Folder).unwrap();
+        assert_eq!(ds.items.len(), 2, "{:?}", ds.items);
+        assert_eq!(ds.skipped.len(), 1, "{:?}", ds.skipped);
+        assert!(ds.skipped[0].1.contains("cannot read"), "{:?}", ds.skipped);
     }
 
     #[test]
