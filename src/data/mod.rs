@@ -52,4 +52,4 @@ pub use labels::{ItemLabel, LabelSource};
 pub use length::{Align, LengthPolicy, Pad};
 pub use scan::{Dataset, Item, AUDIO_EXTENSIONS};
 pub use speech::SpeechDetectOptions;
-pub use split::{stratified_holdout, Fold, Split};
+pub use split::{Fold, Split};

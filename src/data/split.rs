@@ -179,7 +179,7 @@ impl Split {
             Split::None => vec![fold(name, all, Vec::new(), Vec::new(), Vec::new())],
             Split::Fsdd => vec![fsdd(data, name)?],
             Split::Random { test_fraction } => {
-                let (train, test) = stratified_holdout(&all, &data.targets(), *test_fraction, rng);
+                let (train, test) = stratified_holdout(&data.targets(), *test_fraction, rng);
                 vec![fold(name, train, Vec::new(), test, Vec::new())]
             }
             Split::Speakers { test } => {
@@ -362,21 +362,19 @@ fn speech_commands(data: &Dataset, name: String) -> Result<Fold, DataError> {
     Ok(fold(name, train, valid, test, Vec::new()))
 }
 
-/// Stratified hold-out: within each class of `indices` (by `targets[i]`),
-/// shuffles with `rng` and moves `round(n_c * fraction)` items to the second
-/// list, always leaving at least one item of each class in the first. Both
-/// lists come back sorted. Also used to carve a validation set from training
-/// data.
-pub fn stratified_holdout(
-    indices: &[usize],
-    targets: &[usize],
-    fraction: f64,
-    rng: &mut Rng,
-) -> (Vec<usize>, Vec<usize>) {
-    let n_classes = indices.iter().map(|&i| targets[i] + 1).max().unwrap_or(0);
+/// Stratified hold-out over all items: per class (by `targets`), shuffle
+/// with `rng` and move `round(n_c * fraction)` items to the second list,
+/// always leaving at least one item of each class in the first. Both lists
+/// come back sorted.
+///
+/// The same rule as `train::split::stratified_split` on branch `nn`, which
+/// carves validation sets; once both are merged this should call that one
+/// (kept private here so that the swap changes no public API).
+fn stratified_holdout(targets: &[usize], fraction: f64, rng: &mut Rng) -> (Vec<usize>, Vec<usize>) {
+    let n_classes = targets.iter().map(|&t| t + 1).max().unwrap_or(0);
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
-    for &i in indices {
-        by_class[targets[i]].push(i);
+    for (i, &t) in targets.iter().enumerate() {
+        by_class[t].push(i);
     }
     let mut keep = Vec::new();
     let mut held = Vec::new();
