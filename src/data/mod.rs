@@ -3,7 +3,9 @@
 //!
 //! The flow is: [`Dataset::scan`] a folder with a [`LabelSource`], choose a
 //! [`Split`] and call [`Split::folds`] for train/test index lists, compute
-//! features per item through [`FeatureCache::get_or_compute`], then bring
+//! features per item through [`FeatureCache::get_or_compute`] (or for the
+//! whole set, in parallel and skipping bad files, with [`cached_features`],
+//! before splitting), then bring
 //! them to a common length with [`length`] (after dropping silence with
 //! [`speech`], and augmenting with [`augment`] when training). Nothing here
 //! decodes audio: functions that need samples take them as arguments.
@@ -39,6 +41,7 @@
 pub mod augment;
 pub mod cache;
 mod error;
+pub mod features;
 pub mod labels;
 pub mod length;
 mod manifest;
@@ -48,6 +51,7 @@ pub mod split;
 
 pub use cache::{canonical_json, CacheStats, FeatureCache};
 pub use error::DataError;
+pub use features::cached_features;
 pub use labels::{ItemLabel, LabelSource};
 pub use length::{Align, LengthPolicy, Pad};
 pub use scan::{Dataset, Item, AUDIO_EXTENSIONS};
