@@ -188,11 +188,16 @@ impl Labeler {
 /// Resolves [`LabelSource::Auto`] for a list of relative paths: `FileName`
 /// when every stem matches the FSDD pattern (and there is at least one file),
 /// `Folder` otherwise. Other sources are returned unchanged.
+///
+/// Speech Commands stems (`0a7c2a8d_nohash_0`) also have three fields with a
+/// numeric last one; a `_nohash_` stem therefore never counts as FSDD, or
+/// every Speech Commands folder would be labelled by speaker hash.
 pub fn resolve_auto(source: &LabelSource, rel_paths: &[PathBuf]) -> LabelSource {
+    let fsdd_like =
+        |p: &PathBuf| label_from_file_name(p).is_ok_and(|l| l.speaker.as_deref() != Some("nohash"));
     match source {
         LabelSource::Auto => {
-            let all_fsdd =
-                !rel_paths.is_empty() && rel_paths.iter().all(|p| label_from_file_name(p).is_ok());
+            let all_fsdd = !rel_paths.is_empty() && rel_paths.iter().all(fsdd_like);
             if all_fsdd {
                 LabelSource::FileName
             } else {
@@ -353,6 +358,11 @@ mod tests {
         assert_eq!(
             resolve_auto(&LabelSource::Auto, &fsdd),
             LabelSource::FileName
+        );
+        let speech_commands = vec![PathBuf::from("yes/0a7c2a8d_nohash_0.wav")];
+        assert_eq!(
+            resolve_auto(&LabelSource::Auto, &speech_commands),
+            LabelSource::Folder
         );
         let mixed = vec![PathBuf::from("0_a_0.wav"), PathBuf::from("yes/x.wav")];
         assert_eq!(
