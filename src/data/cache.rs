@@ -38,7 +38,7 @@ use super::DataError;
 const KEY_DOMAIN: &[u8] = b"speechfront-feature-cache-v1\0";
 
 /// Counts of what the cache did, for progress lines and reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct CacheStats {
     /// Entries read from disk.
     pub hits: usize,

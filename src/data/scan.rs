@@ -20,7 +20,7 @@ use super::DataError;
 pub const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "mp3", "ogg"];
 
 /// One labelled utterance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Item {
     /// Full path, usable to open the file.
     pub path: PathBuf,
@@ -35,7 +35,7 @@ pub struct Item {
 }
 
 /// A labelled set of audio files.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Dataset {
     pub root: PathBuf,
     /// The label source actually used (`Auto` resolved).
@@ -363,6 +363,21 @@ mod tests {
             [(dir.path().join("a/1.wav"), "cannot decode".to_string())]
         );
         assert_eq!(ds.class_counts(), [2]);
+    }
+
+    #[test]
+    fn dataset_serialises_for_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(dir.path(), "yes/a.wav");
+        touch(dir.path(), "loose.wav");
+        let ds = Dataset::scan(dir.path(), &LabelSource::Folder).unwrap();
+        let json = serde_json::to_value(&ds).unwrap();
+        assert_eq!(json["classes"], serde_json::json!(["yes"]));
+        assert_eq!(json["label_source"]["kind"], "folder");
+        assert!(json["skipped"][0][1]
+            .as_str()
+            .unwrap()
+            .contains("label folder"));
     }
 
     #[test]

@@ -55,7 +55,7 @@ pub enum Split {
 }
 
 /// One train/test partition, as sorted item indices.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fold {
     /// E.g. "fsdd", "random:0.2", "loso:george".
     pub name: String,
