@@ -45,6 +45,9 @@ pub enum DataError {
     /// A split description (CLI string) cannot be parsed.
     #[error("split {value:?}: {reason}")]
     ParseSplit { value: String, reason: String },
+    /// A label-source description (CLI string) cannot be parsed.
+    #[error("labels {value:?}: {reason}")]
+    ParseLabels { value: String, reason: String },
     /// A split needs a field (speaker, take, split column) that an item lacks.
     #[error("{path}: split `{split}` needs a {field}, the item has none")]
     MissingField {

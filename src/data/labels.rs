@@ -4,6 +4,8 @@
 //!
 //! - **Folder** (Speech Commands layout `DIR/<label>/*.wav`): the label is the
 //!   name of the file's *parent* directory, so `DIR/train/yes/a.wav` is "yes".
+//!   Folders whose name starts with `_` are not labels (Speech Commands keeps
+//!   long noise recordings in `_background_noise_`): their files are skipped.
 //!   When the file stem looks like Speech Commands' `<speaker>_nohash_<take>`,
 //!   speaker and take are taken from it too; otherwise they stay unknown.
 //! - **FileName** (FSDD layout `{label}_{speaker}_{take}.wav`): the stem must be
@@ -14,7 +16,12 @@
 //!   separators so folder parts can be captured.
 //! - **Manifest**: a CSV file with a header naming the columns `path` and
 //!   `label`, optionally `speaker`, `take` and `split`, in any order. Paths are
-//!   relative to the manifest's directory. Fields may be double-quoted.
+//!   relative to the manifest's directory. Fields may be double-quoted. A
+//!   relative manifest path that does not exist as given is looked up in the
+//!   data root (see [`Dataset::scan`](super::Dataset::scan)).
+//!
+//! CLI strings ([`LabelSource::from_str`]): `auto`, `folder`, `fsdd` (or
+//! `filename`), `regex:PATTERN`, `manifest:PATH`.
 //!
 //! [`LabelSource::Auto`] (the default) picks FileName when *every* audio file's
 //! name matches the FSDD pattern, and Folder otherwise: a folder of FSDD files
@@ -46,6 +53,53 @@ pub enum LabelSource {
     Regex { pattern: String },
     /// CSV manifest `path,label[,speaker][,take][,split]` with a header line.
     Manifest { path: PathBuf },
+}
+
+impl std::fmt::Display for LabelSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            LabelSource::Auto => write!(f, "auto"),
+            LabelSource::Folder => write!(f, "folder"),
+            LabelSource::FileName => write!(f, "fsdd"),
+            LabelSource::Regex { pattern } => write!(f, "regex:{pattern}"),
+            LabelSource::Manifest { path } => write!(f, "manifest:{}", path.display()),
+        }
+    }
+}
+
+impl std::str::FromStr for LabelSource {
+    type Err = DataError;
+
+    /// Parses `auto`, `folder`, `fsdd`/`filename`, `regex:PATTERN` or
+    /// `manifest:PATH` (everything after the first `:` is the argument, so
+    /// patterns may contain `:`).
+    fn from_str(value: &str) -> Result<Self, DataError> {
+        let err = |reason: &str| DataError::ParseLabels {
+            value: value.to_string(),
+            reason: reason.to_string(),
+        };
+        match value.split_once(':') {
+            None => match value.trim() {
+                "auto" => Ok(LabelSource::Auto),
+                "folder" | "folders" => Ok(LabelSource::Folder),
+                "fsdd" | "filename" | "file_name" => Ok(LabelSource::FileName),
+                "regex" | "manifest" => {
+                    Err(err("needs an argument: regex:PATTERN or manifest:PATH"))
+                }
+                _ => Err(err(
+                    "expected auto, folder, fsdd, regex:PATTERN or manifest:PATH",
+                )),
+            },
+            Some(("regex", pattern)) if !pattern.is_empty() => Ok(LabelSource::Regex {
+                pattern: pattern.to_string(),
+            }),
+            Some(("manifest", path)) if !path.trim().is_empty() => Ok(LabelSource::Manifest {
+                path: PathBuf::from(path.trim()),
+            }),
+            Some(("regex" | "manifest", _)) => Err(err("the argument after ':' is empty")),
+            Some(_) => Err(err("only regex: and manifest: take an argument")),
+        }
+    }
 }
 
 /// What a label source says about one file.
@@ -100,7 +154,7 @@ impl Labeler {
                 let text =
                     std::fs::read_to_string(path).map_err(|e| DataError::io(path.clone(), e))?;
                 let base = path.parent().unwrap_or(Path::new("."));
-                let rows = parse_manifest(&text, path, base)?;
+                let rows = super::manifest::parse_manifest(&text, path, base)?;
                 let index = rows
                     .iter()
                     .enumerate()
@@ -134,11 +188,16 @@ impl Labeler {
 /// Resolves [`LabelSource::Auto`] for a list of relative paths: `FileName`
 /// when every stem matches the FSDD pattern (and there is at least one file),
 /// `Folder` otherwise. Other sources are returned unchanged.
+///
+/// Speech Commands stems (`0a7c2a8d_nohash_0`) also have three fields with a
+/// numeric last one; a `_nohash_` stem therefore never counts as FSDD, or
+/// every Speech Commands folder would be labelled by speaker hash.
 pub fn resolve_auto(source: &LabelSource, rel_paths: &[PathBuf]) -> LabelSource {
+    let fsdd_like =
+        |p: &PathBuf| label_from_file_name(p).is_ok_and(|l| l.speaker.as_deref() != Some("nohash"));
     match source {
         LabelSource::Auto => {
-            let all_fsdd =
-                !rel_paths.is_empty() && rel_paths.iter().all(|p| label_from_file_name(p).is_ok());
+            let all_fsdd = !rel_paths.is_empty() && rel_paths.iter().all(fsdd_like);
             if all_fsdd {
                 LabelSource::FileName
             } else {
@@ -185,6 +244,11 @@ pub fn label_from_folder(rel_path: &Path) -> Result<ItemLabel, String> {
     let label = parent
         .to_str()
         .ok_or_else(|| "folder name is not valid UTF-8".to_string())?;
+    if label.starts_with('_') {
+        return Err(format!(
+            "folder {label:?} starts with '_' (not a label, e.g. Speech Commands' _background_noise_)"
+        ));
+    }
     let mut item = ItemLabel {
         label: label.to_string(),
         ..ItemLabel::default()
@@ -225,108 +289,6 @@ pub fn slash_path(rel_path: &Path) -> Option<String> {
         .map(|c| c.as_os_str().to_str())
         .collect();
     parts.map(|p| p.join("/"))
-}
-
-/// Splits one CSV line into fields; `"` quotes a field, `""` inside quotes is
-/// a literal quote. Returns `None` for an unterminated quote.
-fn split_csv_line(line: &str) -> Option<Vec<String>> {
-    let mut fields = Vec::new();
-    let mut field = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (true, '"') if chars.peek() == Some(&'"') => {
-                field.push('"');
-                chars.next();
-            }
-            (true, '"') => quoted = false,
-            (true, _) => field.push(c),
-            (false, '"') if field.trim().is_empty() => {
-                field.clear();
-                quoted = true;
-            }
-            (false, ',') => fields.push(std::mem::take(&mut field)),
-            (false, _) => field.push(c),
-        }
-    }
-    if quoted {
-        return None;
-    }
-    fields.push(field);
-    Some(fields.into_iter().map(|f| f.trim().to_string()).collect())
-}
-
-/// Parses manifest text. Rows are keyed by `base.join(path)`.
-fn parse_manifest(
-    text: &str,
-    manifest: &Path,
-    base: &Path,
-) -> Result<Vec<(PathBuf, ItemLabel)>, DataError> {
-    let err = |line: usize, reason: String| DataError::Manifest {
-        path: manifest.to_path_buf(),
-        line,
-        reason,
-    };
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.trim_end_matches('\r')))
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (header_no, header) = lines
-        .next()
-        .ok_or_else(|| err(1, "empty manifest (a header line is required)".into()))?;
-    let header = split_csv_line(header.trim_start_matches('\u{feff}'))
-        .ok_or_else(|| err(header_no, "unterminated quote".into()))?;
-    let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name));
-    let path_col = column("path")
-        .ok_or_else(|| err(header_no, format!("header {header:?} has no `path` column")))?;
-    let label_col = column("label").ok_or_else(|| {
-        err(
-            header_no,
-            format!("header {header:?} has no `label` column"),
-        )
-    })?;
-    let (speaker_col, take_col, split_col) = (column("speaker"), column("take"), column("split"));
-
-    let mut rows = Vec::new();
-    let mut seen: HashMap<PathBuf, usize> = HashMap::new();
-    for (no, line) in lines {
-        let fields = split_csv_line(line).ok_or_else(|| err(no, "unterminated quote".into()))?;
-        if fields.len() != header.len() {
-            return Err(err(
-                no,
-                format!("{} fields, the header has {}", fields.len(), header.len()),
-            ));
-        }
-        let optional = |col: Option<usize>| {
-            col.map(|c| fields[c].clone())
-                .filter(|value| !value.is_empty())
-        };
-        if fields[path_col].is_empty() {
-            return Err(err(no, "empty path".into()));
-        }
-        if fields[label_col].is_empty() {
-            return Err(err(no, format!("empty label for {:?}", fields[path_col])));
-        }
-        let path = base.join(&fields[path_col]);
-        if let Some(first) = seen.insert(path.clone(), no) {
-            return Err(err(
-                no,
-                format!("{:?} already listed on line {first}", fields[path_col]),
-            ));
-        }
-        rows.push((
-            path,
-            ItemLabel {
-                label: fields[label_col].clone(),
-                speaker: optional(speaker_col),
-                take: optional(take_col),
-                split: optional(split_col),
-            },
-        ));
-    }
-    Ok(rows)
 }
 
 #[cfg(test)]
@@ -391,61 +353,16 @@ mod tests {
     }
 
     #[test]
-    fn manifest_columns_in_any_order_with_quotes() {
-        let dir = tempfile::tempdir().unwrap();
-        let manifest = dir.path().join("list.csv");
-        std::fs::write(
-            &manifest,
-            "split,label,path,speaker\ntest,yes,\"a, b.wav\",ann\ntrain,\"no\",c/d.wav,\n",
-        )
-        .unwrap();
-        let labeler = Labeler::new(&LabelSource::Manifest {
-            path: manifest.clone(),
-        })
-        .unwrap();
-        let full = dir.path().join("a, b.wav");
-        let item = labeler.label(&full, Path::new("a, b.wav")).unwrap();
-        assert_eq!(item.label, "yes");
-        assert_eq!(item.speaker.as_deref(), Some("ann"));
-        assert_eq!(item.split.as_deref(), Some("test"));
-        let second = labeler
-            .label(&dir.path().join("c/d.wav"), Path::new("c/d.wav"))
-            .unwrap();
-        assert_eq!(second.speaker, None, "an empty speaker field is unknown");
-        assert!(labeler
-            .label(&dir.path().join("other.wav"), Path::new("other.wav"))
-            .is_err());
-    }
-
-    #[test]
-    fn malformed_manifests_name_the_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let cases = [
-            ("path,speaker\na.wav,x\n", 1, "label"),
-            ("path,label\na.wav\n", 2, "fields"),
-            ("path,label\na.wav,yes\n\na.wav,no\n", 4, "already listed"),
-            ("path,label\n\"a.wav,yes\n", 2, "quote"),
-            ("", 1, "empty"),
-        ];
-        for (text, line_no, needle) in cases {
-            let manifest = dir.path().join("m.csv");
-            std::fs::write(&manifest, text).unwrap();
-            match Labeler::new(&LabelSource::Manifest { path: manifest }) {
-                Err(DataError::Manifest { line, reason, .. }) => {
-                    assert_eq!(line, line_no, "{text:?}: {reason}");
-                    assert!(reason.contains(needle), "{text:?}: {reason}");
-                }
-                other => panic!("{text:?}: expected a manifest error, got {other:?}"),
-            }
-        }
-    }
-
-    #[test]
     fn auto_picks_fsdd_only_when_every_file_matches() {
         let fsdd = vec![PathBuf::from("0_a_0.wav"), PathBuf::from("1_b_3.wav")];
         assert_eq!(
             resolve_auto(&LabelSource::Auto, &fsdd),
             LabelSource::FileName
+        );
+        let speech_commands = vec![PathBuf::from("yes/0a7c2a8d_nohash_0.wav")];
+        assert_eq!(
+            resolve_auto(&LabelSource::Auto, &speech_commands),
+            LabelSource::Folder
         );
         let mixed = vec![PathBuf::from("0_a_0.wav"), PathBuf::from("yes/x.wav")];
         assert_eq!(
@@ -457,6 +374,39 @@ mod tests {
             resolve_auto(&LabelSource::Folder, &fsdd),
             LabelSource::Folder
         );
+    }
+
+    #[test]
+    fn cli_strings_parse_and_round_trip() {
+        for text in [
+            "auto",
+            "folder",
+            "fsdd",
+            "regex:^(?P<label>\\d):x",
+            "manifest:a/b.csv",
+        ] {
+            let source: LabelSource = text.parse().unwrap();
+            assert_eq!(source.to_string(), text);
+        }
+        assert_eq!(
+            "filename".parse::<LabelSource>().unwrap(),
+            LabelSource::FileName
+        );
+        for bad in ["regex", "regex:", "manifest: ", "folder:x", "speakers"] {
+            assert!(
+                matches!(
+                    bad.parse::<LabelSource>(),
+                    Err(DataError::ParseLabels { .. })
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn underscore_folders_are_not_labels() {
+        let err = label_from_folder(Path::new("_background_noise_/white.wav")).unwrap_err();
+        assert!(err.contains("_background_noise_"), "{err}");
     }
 
     #[test]

@@ -20,7 +20,7 @@ use super::DataError;
 pub const AUDIO_EXTENSIONS: [&str; 4] = ["wav", "flac", "mp3", "ogg"];
 
 /// One labelled utterance.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Item {
     /// Full path, usable to open the file.
     pub path: PathBuf,
@@ -35,7 +35,7 @@ pub struct Item {
 }
 
 /// A labelled set of audio files.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Dataset {
     pub root: PathBuf,
     /// The label source actually used (`Auto` resolved).
@@ -68,7 +68,10 @@ fn is_hidden(entry: &walkdir::DirEntry) -> bool {
 fn list_audio(root: &Path) -> (Vec<(PathBuf, PathBuf)>, Vec<(PathBuf, String)>) {
     let mut files = Vec::new();
     let mut skipped = Vec::new();
+    // Links are followed (data folders are often assembled from symlinks);
+    // walkdir reports a loop as an error, which lands in `skipped`.
     let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| !is_hidden(e));
@@ -92,6 +95,17 @@ fn list_audio(root: &Path) -> (Vec<(PathBuf, PathBuf)>, Vec<(PathBuf, String)>) 
     (files, skipped)
 }
 
+/// A relative manifest path that does not exist as given (relative to the
+/// working directory) is taken relative to the data root, so a configuration
+/// can say `manifest:list.csv` for `DATA/list.csv`.
+fn resolve_manifest(root: &Path, path: &Path) -> PathBuf {
+    if path.is_relative() && !path.exists() && root.join(path).exists() {
+        root.join(path)
+    } else {
+        path.to_path_buf()
+    }
+}
+
 impl Dataset {
     /// Scans `root` and labels every audio file with `source`.
     ///
@@ -112,7 +126,12 @@ impl Dataset {
             _ => list_audio(root),
         };
         let rel_paths: Vec<PathBuf> = files.iter().map(|(_, r)| r.clone()).collect();
-        let resolved = resolve_auto(source, &rel_paths);
+        let resolved = match resolve_auto(source, &rel_paths) {
+            LabelSource::Manifest { path } => LabelSource::Manifest {
+                path: resolve_manifest(root, &path),
+            },
+            other => other,
+        };
         let labeler = Labeler::new(&resolved)?;
 
         let mut items = Vec::new();
@@ -284,11 +303,35 @@ mod tests {
         )
         .unwrap();
         let ds = Dataset::scan(dir.path(), &LabelSource::Manifest { path: manifest }).unwrap();
+        let relative = LabelSource::Manifest {
+            path: PathBuf::from("clips/list.csv"),
+        };
+        let ds_relative = Dataset::scan(dir.path(), &relative).unwrap();
+        assert_eq!(ds_relative.items, ds.items, "relative to the data root");
         assert_eq!(ds.items.len(), 1);
         assert_eq!(ds.items[0].rel_path, Path::new("clips/a.wav"));
         assert_eq!(ds.items[0].split.as_deref(), Some("train"));
         assert_eq!(ds.skipped.len(), 1);
         assert!(ds.skipped[0].1.contains("missing"));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn symlinked_files_are_followed_and_loops_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let elsewhere = tempfile::tempdir().unwrap();
+        touch(elsewhere.path(), "real.wav");
+        touch(dir.path(), "yes/a.wav");
+        std::os::unix::fs::symlink(
+            elsewhere.path().join("real.wav"),
+            dir.path().join("yes/b.wav"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(dir.path(), dir.path().join("yes/loop")).unwrap();
+        let ds = Dataset::scan(dir.path(), &LabelSource::Folder).unwrap();
+        assert_eq!(ds.items.len(), 2, "{:?}", ds.items);
+        assert_eq!(ds.skipped.len(), 1, "{:?}", ds.skipped);
+        assert!(ds.skipped[0].1.contains("cannot read"), "{:?}", ds.skipped);
     }
 
     #[test]
@@ -320,6 +363,21 @@ mod tests {
             [(dir.path().join("a/1.wav"), "cannot decode".to_string())]
         );
         assert_eq!(ds.class_counts(), [2]);
+    }
+
+    #[test]
+    fn dataset_serialises_for_reports() {
+        let dir = tempfile::tempdir().unwrap();
+        touch(dir.path(), "yes/a.wav");
+        touch(dir.path(), "loose.wav");
+        let ds = Dataset::scan(dir.path(), &LabelSource::Folder).unwrap();
+        let json = serde_json::to_value(&ds).unwrap();
+        assert_eq!(json["classes"], serde_json::json!(["yes"]));
+        assert_eq!(json["label_source"]["kind"], "folder");
+        assert!(json["skipped"][0][1]
+            .as_str()
+            .unwrap()
+            .contains("label folder"));
     }
 
     #[test]

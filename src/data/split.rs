@@ -16,6 +16,7 @@
 //! | `loso` | one fold per speaker, that speaker held out |
 //! | `loso:5` | 5 folds, speakers shuffled (seeded) and dealt round-robin |
 //! | `manifest` | the manifest's `split` column (`train`, `test`, `valid`) |
+//! | `speech_commands` | Speech Commands' `testing_list.txt` / `validation_list.txt` in the data root |
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -24,6 +25,7 @@ use std::str::FromStr;
 use rand::seq::SliceRandom;
 use serde::{Deserialize, Serialize};
 
+use super::labels::slash_path;
 use super::{DataError, Dataset};
 use crate::nn::Rng;
 
@@ -46,10 +48,14 @@ pub enum Split {
     Loso { folds: Option<usize> },
     /// The manifest's split column.
     Manifest,
+    /// Speech Commands' official lists: files named in
+    /// `DATA/testing_list.txt` are test, in `DATA/validation_list.txt`
+    /// validation, the rest training.
+    SpeechCommands,
 }
 
 /// One train/test partition, as sorted item indices.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Fold {
     /// E.g. "fsdd", "random:0.2", "loso:george".
     pub name: String,
@@ -75,6 +81,7 @@ impl fmt::Display for Split {
             Split::Loso { folds: None } => write!(f, "loso"),
             Split::Loso { folds: Some(k) } => write!(f, "loso:{k}"),
             Split::Manifest => write!(f, "manifest"),
+            Split::SpeechCommands => write!(f, "speech_commands"),
         }
     }
 }
@@ -91,41 +98,46 @@ impl FromStr for Split {
             Some((k, a)) => (k.trim(), Some(a.trim())),
             None => (value.trim(), None),
         };
-        let split =
-            match (kind, arg) {
-                ("none" | "all", None) => Split::None,
-                ("fsdd", None) => Split::Fsdd,
-                ("manifest", None) => Split::Manifest,
-                ("random", None) => Split::Random { test_fraction: 0.2 },
-                ("random", Some(a)) => {
-                    let test_fraction: f64 = a
-                        .parse()
-                        .map_err(|_| err("the test fraction is not a number"))?;
-                    Split::Random { test_fraction }
-                }
-                ("speakers", Some(a)) => {
-                    let test: Vec<String> = a
-                        .split(',')
-                        .map(|s| s.trim().to_string())
-                        .filter(|s| !s.is_empty())
-                        .collect();
-                    Split::Speakers { test }
-                }
-                ("loso", None) => Split::Loso { folds: None },
-                ("loso", Some(a)) => {
-                    let k: usize = a
-                        .parse()
-                        .map_err(|_| err("the fold count is not an integer"))?;
-                    Split::Loso { folds: Some(k) }
-                }
-                ("speakers", None) => return Err(err("name the test speakers: speakers:a,b")),
-                (_, Some(_)) if ["none", "all", "fsdd", "manifest"].contains(&kind) => {
-                    return Err(err("this split takes no argument"))
-                }
-                _ => return Err(err(
-                    "expected none, fsdd, random[:FRACTION], speakers:A,B, loso[:K] or manifest",
-                )),
-            };
+        let split = match (kind, arg) {
+            ("none" | "all", None) => Split::None,
+            ("fsdd", None) => Split::Fsdd,
+            ("manifest", None) => Split::Manifest,
+            ("speech_commands" | "speechcommands", None) => Split::SpeechCommands,
+            ("random", None) => Split::Random { test_fraction: 0.2 },
+            ("random", Some(a)) => {
+                let test_fraction: f64 = a
+                    .parse()
+                    .map_err(|_| err("the test fraction is not a number"))?;
+                Split::Random { test_fraction }
+            }
+            ("speakers", Some(a)) => {
+                let test: Vec<String> = a
+                    .split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect();
+                Split::Speakers { test }
+            }
+            ("loso", None) => Split::Loso { folds: None },
+            ("loso", Some(a)) => {
+                let k: usize = a
+                    .parse()
+                    .map_err(|_| err("the fold count is not an integer"))?;
+                Split::Loso { folds: Some(k) }
+            }
+            ("speakers", None) => return Err(err("name the test speakers: speakers:a,b")),
+            (_, Some(_))
+                if ["none", "all", "fsdd", "manifest", "speech_commands"].contains(&kind) =>
+            {
+                return Err(err("this split takes no argument"))
+            }
+            _ => {
+                return Err(err(
+                    "expected none, fsdd, random[:FRACTION], speakers:A,B, loso[:K], manifest \
+                     or speech_commands",
+                ))
+            }
+        };
         split.validate().map_err(err)?;
         Ok(split)
     }
@@ -167,7 +179,7 @@ impl Split {
             Split::None => vec![fold(name, all, Vec::new(), Vec::new(), Vec::new())],
             Split::Fsdd => vec![fsdd(data, name)?],
             Split::Random { test_fraction } => {
-                let (train, test) = stratified_holdout(&all, &data.targets(), *test_fraction, rng);
+                let (train, test) = stratified_holdout(&data.targets(), *test_fraction, rng);
                 vec![fold(name, train, Vec::new(), test, Vec::new())]
             }
             Split::Speakers { test } => {
@@ -208,6 +220,7 @@ impl Split {
                     .collect()
             }
             Split::Manifest => vec![manifest(data, name)?],
+            Split::SpeechCommands => vec![speech_commands(data, name)?],
         };
         for f in &folds {
             if f.train.is_empty() {
@@ -322,21 +335,46 @@ fn manifest(data: &Dataset, name: String) -> Result<Fold, DataError> {
     Ok(fold(name, train, valid, test, Vec::new()))
 }
 
-/// Stratified hold-out: within each class of `indices` (by `targets[i]`),
-/// shuffles with `rng` and moves `round(n_c * fraction)` items to the second
-/// list, always leaving at least one item of each class in the first. Both
-/// lists come back sorted. Also used to carve a validation set from training
-/// data.
-pub fn stratified_holdout(
-    indices: &[usize],
-    targets: &[usize],
-    fraction: f64,
-    rng: &mut Rng,
-) -> (Vec<usize>, Vec<usize>) {
-    let n_classes = indices.iter().map(|&i| targets[i] + 1).max().unwrap_or(0);
+/// Reads a Speech Commands list (one `/`-separated relative path a line).
+fn read_list(path: &std::path::Path) -> Result<std::collections::HashSet<String>, DataError> {
+    let text = std::fs::read_to_string(path).map_err(|e| DataError::io(path, e))?;
+    Ok(text
+        .lines()
+        .map(|l| l.trim().trim_start_matches("./").to_string())
+        .filter(|l| !l.is_empty())
+        .collect())
+}
+
+fn speech_commands(data: &Dataset, name: String) -> Result<Fold, DataError> {
+    let test_list = read_list(&data.root.join("testing_list.txt"))?;
+    let valid_list = read_list(&data.root.join("validation_list.txt"))?;
+    let (mut train, mut valid, mut test) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, item) in data.items.iter().enumerate() {
+        let key = slash_path(&item.rel_path).unwrap_or_default();
+        if test_list.contains(&key) {
+            test.push(i);
+        } else if valid_list.contains(&key) {
+            valid.push(i);
+        } else {
+            train.push(i);
+        }
+    }
+    Ok(fold(name, train, valid, test, Vec::new()))
+}
+
+/// Stratified hold-out over all items: per class (by `targets`), shuffle
+/// with `rng` and move `round(n_c * fraction)` items to the second list,
+/// always leaving at least one item of each class in the first. Both lists
+/// come back sorted.
+///
+/// The same rule as `train::split::stratified_split` on branch `nn`, which
+/// carves validation sets; once both are merged this should call that one
+/// (kept private here so that the swap changes no public API).
+fn stratified_holdout(targets: &[usize], fraction: f64, rng: &mut Rng) -> (Vec<usize>, Vec<usize>) {
+    let n_classes = targets.iter().map(|&t| t + 1).max().unwrap_or(0);
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); n_classes];
-    for &i in indices {
-        by_class[targets[i]].push(i);
+    for (i, &t) in targets.iter().enumerate() {
+        by_class[t].push(i);
     }
     let mut keep = Vec::new();
     let mut held = Vec::new();
@@ -353,271 +391,5 @@ pub fn stratified_holdout(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::data::{Item, LabelSource};
-    use crate::nn::rng_from_seed;
-    use std::path::PathBuf;
-
-    const SEED: u64 = 7;
-
-    /// 3 speakers x 4 labels x 6 takes, FSDD-style.
-    fn toy() -> Dataset {
-        let mut items = Vec::new();
-        for speaker in ["ann", "bob", "cyd"] {
-            for label in 0..4 {
-                for take in 0..6 {
-                    let name = format!("{label}_{speaker}_{take}.wav");
-                    items.push(Item {
-                        path: PathBuf::from("/d").join(&name),
-                        rel_path: PathBuf::from(&name),
-                        label: label.to_string(),
-                        speaker: Some(speaker.into()),
-                        take: Some(take.to_string()),
-                        split: Some(if take == 5 { "test" } else { "train" }.into()),
-                    });
-                }
-            }
-        }
-        Dataset {
-            root: PathBuf::from("/d"),
-            label_source: LabelSource::FileName,
-            items,
-            classes: (0..4).map(|l| l.to_string()).collect(),
-            skipped: Vec::new(),
-        }
-    }
-
-    fn assert_partition(data: &Dataset, f: &Fold) {
-        let mut all: Vec<usize> = f
-            .train
-            .iter()
-            .chain(&f.valid)
-            .chain(&f.test)
-            .copied()
-            .collect();
-        all.sort_unstable();
-        let expected: Vec<usize> = (0..data.items.len()).collect();
-        assert_eq!(
-            all, expected,
-            "{}: sides must be disjoint and cover all",
-            f.name
-        );
-    }
-
-    #[test]
-    fn cli_strings_parse_and_round_trip() {
-        for s in [
-            "none",
-            "fsdd",
-            "random:0.25",
-            "speakers:ann,bob",
-            "loso",
-            "loso:3",
-            "manifest",
-        ] {
-            let split: Split = s.parse().unwrap();
-            assert_eq!(split.to_string(), s);
-        }
-        assert_eq!(
-            "random".parse::<Split>().unwrap(),
-            Split::Random { test_fraction: 0.2 }
-        );
-        for bad in [
-            "random:1.5",
-            "random:x",
-            "speakers:",
-            "speakers",
-            "loso:1",
-            "fsdd:2",
-            "kfold",
-        ] {
-            assert!(
-                matches!(bad.parse::<Split>(), Err(DataError::ParseSplit { .. })),
-                "{bad}"
-            );
-        }
-    }
-
-    #[test]
-    fn fsdd_puts_takes_zero_to_four_in_test() {
-        let data = toy();
-        let folds = Split::Fsdd.folds(&data, &mut rng_from_seed(SEED)).unwrap();
-        assert_eq!(folds.len(), 1);
-        assert_partition(&data, &folds[0]);
-        for &i in &folds[0].test {
-            let take: u32 = data.items[i].take.as_ref().unwrap().parse().unwrap();
-            assert!(take <= 4);
-        }
-        assert_eq!(
-            folds[0].train.len(),
-            12,
-            "one take (5) per speaker and label"
-        );
-    }
-
-    #[test]
-    fn fsdd_rejects_non_numeric_takes() {
-        let mut data = toy();
-        data.items[3].take = Some("x".into());
-        let err = Split::Fsdd
-            .folds(&data, &mut rng_from_seed(SEED))
-            .unwrap_err();
-        assert!(
-            matches!(err, DataError::BadField { field: "take", .. }),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn random_split_is_stratified_disjoint_and_seeded() {
-        let data = toy();
-        let split = Split::Random {
-            test_fraction: 0.25,
-        };
-        let a = split.folds(&data, &mut rng_from_seed(SEED)).unwrap();
-        let b = split.folds(&data, &mut rng_from_seed(SEED)).unwrap();
-        let c = split.folds(&data, &mut rng_from_seed(SEED + 1)).unwrap();
-        assert_eq!(a, b, "same seed, same split");
-        assert_ne!(a[0].test, c[0].test, "another seed draws another split");
-        assert_partition(&data, &a[0]);
-        let targets = data.targets();
-        for class in 0..4 {
-            let n_test = a[0].test.iter().filter(|&&i| targets[i] == class).count();
-            // 18 items per class x 0.25 = 4.5, rounded half away from zero.
-            assert_eq!(n_test, 5, "class {class}");
-        }
-    }
-
-    #[test]
-    fn holdout_keeps_singleton_classes_in_training() {
-        let targets = [0, 1, 1];
-        let (keep, held) = stratified_holdout(&[0, 1, 2], &targets, 0.9, &mut rng_from_seed(SEED));
-        assert!(keep.contains(&0));
-        assert_eq!(held.len(), 1, "class 1 keeps one of its two items");
-    }
-
-    #[test]
-    fn named_speakers_are_held_out_and_unknown_ones_rejected() {
-        let data = toy();
-        let split: Split = "speakers:bob".parse().unwrap();
-        let folds = split.folds(&data, &mut rng_from_seed(SEED)).unwrap();
-        assert_partition(&data, &folds[0]);
-        assert!(folds[0]
-            .test
-            .iter()
-            .all(|&i| data.items[i].speaker.as_deref() == Some("bob")));
-        assert!(folds[0]
-            .train
-            .iter()
-            .all(|&i| data.items[i].speaker.as_deref() != Some("bob")));
-        assert_eq!(folds[0].test_speakers, ["bob"]);
-        let bad: Split = "speakers:bob,zed".parse().unwrap();
-        match bad.folds(&data, &mut rng_from_seed(SEED)) {
-            Err(DataError::UnknownSpeakers { unknown, known }) => {
-                assert_eq!(unknown, ["zed"]);
-                assert_eq!(known, ["ann", "bob", "cyd"]);
-            }
-            other => panic!("expected UnknownSpeakers, got {other:?}"),
-        }
-        let all: Split = "speakers:ann,bob,cyd".parse().unwrap();
-        assert!(matches!(
-            all.folds(&data, &mut rng_from_seed(SEED)),
-            Err(DataError::EmptySide {
-                side: "training",
-                ..
-            })
-        ));
-    }
-
-    #[test]
-    fn loso_gives_one_fold_per_speaker() {
-        let data = toy();
-        let folds = Split::Loso { folds: None }
-            .folds(&data, &mut rng_from_seed(SEED))
-            .unwrap();
-        assert_eq!(folds.len(), 3);
-        for (f, speaker) in folds.iter().zip(["ann", "bob", "cyd"]) {
-            assert_partition(&data, f);
-            assert_eq!(f.test_speakers, [speaker]);
-            assert_eq!(f.name, format!("loso:{speaker}"));
-            assert!(f
-                .train
-                .iter()
-                .all(|&i| data.items[i].speaker.as_deref() != Some(speaker)));
-        }
-    }
-
-    #[test]
-    fn grouped_loso_covers_every_speaker_once() {
-        let data = toy();
-        let folds = Split::Loso { folds: Some(2) }
-            .folds(&data, &mut rng_from_seed(SEED))
-            .unwrap();
-        assert_eq!(folds.len(), 2);
-        let mut held: Vec<String> = folds.iter().flat_map(|f| f.test_speakers.clone()).collect();
-        held.sort();
-        assert_eq!(held, ["ann", "bob", "cyd"]);
-        let too_many = Split::Loso { folds: Some(4) };
-        assert!(too_many.folds(&data, &mut rng_from_seed(SEED)).is_err());
-    }
-
-    #[test]
-    fn speaker_splits_need_speakers() {
-        let mut data = toy();
-        data.items[0].speaker = None;
-        let err = Split::Loso { folds: None }
-            .folds(&data, &mut rng_from_seed(SEED))
-            .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DataError::MissingField {
-                    field: "speaker",
-                    ..
-                }
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn manifest_column_decides_and_bad_values_are_errors() {
-        let mut data = toy();
-        data.items[0].split = Some("valid".into());
-        let folds = Split::Manifest
-            .folds(&data, &mut rng_from_seed(SEED))
-            .unwrap();
-        assert_partition(&data, &folds[0]);
-        assert_eq!(folds[0].valid, [0]);
-        assert_eq!(folds[0].test.len(), 12);
-        data.items[1].split = Some("later".into());
-        let err = Split::Manifest
-            .folds(&data, &mut rng_from_seed(SEED))
-            .unwrap_err();
-        assert!(err.to_string().contains("later"), "{err}");
-    }
-
-    #[test]
-    fn none_trains_on_everything() {
-        let data = toy();
-        let folds = Split::None.folds(&data, &mut rng_from_seed(SEED)).unwrap();
-        assert_eq!(folds[0].train.len(), data.items.len());
-        assert!(folds[0].test.is_empty());
-    }
-
-    #[test]
-    fn split_round_trips_through_toml() {
-        #[derive(Serialize, Deserialize, PartialEq, Debug)]
-        struct Wrap {
-            split: Split,
-        }
-        let original = Wrap {
-            split: Split::Speakers {
-                test: vec!["ann".into()],
-            },
-        };
-        let text = toml::to_string(&original).unwrap();
-        assert_eq!(toml::from_str::<Wrap>(&text).unwrap(), original);
-    }
-}
+#[path = "split_tests.rs"]
+mod tests;

@@ -159,14 +159,19 @@ pub fn vtlp_warp_hz(f: f64, alpha: f64, high_hz: f64) -> f64 {
 /// re-integrating the spectrum), chosen so the augmentation can run on cached
 /// features.
 ///
+/// An invalid axis (`high_hz <= low_hz`, negative or non-finite bounds) or
+/// factor (not finite and positive) returns the input unchanged rather than
+/// filling it with NaN.
+///
 /// # Shapes
 /// `(t, n_mels) -> (t, n_mels)`
 pub fn vtlp(x: ArrayView2<f32>, alpha: f32, axis: MelAxis) -> Array2<f32> {
     let (t, n) = x.dim();
-    let mut out = Array2::<f32>::zeros((t, n));
-    if n == 0 {
-        return out;
+    let valid_axis = axis.low_hz >= 0.0 && axis.high_hz > axis.low_hz && axis.high_hz.is_finite();
+    if n == 0 || !valid_axis || !(alpha > 0.0 && alpha.is_finite()) {
+        return x.to_owned();
     }
+    let mut out = Array2::<f32>::zeros((t, n));
     for k in 0..n {
         let f = vtlp_warp_hz(
             axis.centre_hz(k as f64, n),
@@ -284,6 +289,18 @@ mod tests {
                 prev = w;
             }
         }
+    }
+
+    #[test]
+    fn vtlp_with_bad_parameters_is_the_identity() {
+        let x = ramp(2, 10);
+        let flipped = MelAxis {
+            low_hz: 4000.0,
+            high_hz: 20.0,
+        };
+        assert_eq!(vtlp(x.view(), 1.1, flipped), x);
+        assert_eq!(vtlp(x.view(), f32::NAN, AXIS), x);
+        assert_eq!(vtlp(x.view(), 0.0, AXIS), x);
     }
 
     #[test]

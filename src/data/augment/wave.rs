@@ -120,10 +120,11 @@ pub(crate) fn signed_offset(max: usize, rng: &mut Rng) -> isize {
 /// content between `rate / (2 factor)` and `rate / 2` folds back. For the
 /// usual factors (0.9-1.1) this touches only the top tenth of the band,
 /// where speech has little energy; it is the documented price of a simple,
-/// exact-length resampler. A non-positive or non-finite factor returns `x`
-/// unchanged.
+/// exact-length resampler. A factor outside `[0.25, 4]` (or NaN) returns
+/// `x` unchanged: such factors are not augmentation, and a tiny one would
+/// ask for an enormous output.
 pub fn speed_perturb(x: &[f32], factor: f32) -> Vec<f32> {
-    if !(factor > 0.0 && factor.is_finite()) || x.is_empty() {
+    if !(0.25..=4.0).contains(&factor) || x.is_empty() {
         return x.to_vec();
     }
     let n_out = ((x.len() as f64 / f64::from(factor)).round() as usize).max(1);
@@ -228,6 +229,7 @@ mod tests {
         assert!((per_sample_out / per_sample_in - 1.25).abs() < 0.02);
         assert_eq!(speed_perturb(&x, 1.0), x, "factor 1 is the identity");
         assert_eq!(speed_perturb(&x, f32::NAN), x);
+        assert_eq!(speed_perturb(&x, 1e-9), x, "no gigantic output");
         let (y, f) = random_speed(&x, 0.9, 1.1, &mut rng_from_seed(SEED));
         assert!((0.9..=1.1).contains(&f));
         assert_eq!(y.len(), (8000.0 / f).round() as usize);
