@@ -305,7 +305,7 @@ fn curves(r: &Report) -> String {
     let mut out = String::from("<p class=\"note\">Per epoch; one colour per run, solid = training, dashed = validation.</p>\n<div class=\"grid\">\n");
     for c in with_history {
         let (loss, acc) = figures::learning_curves(c);
-        let _ = write!(out, "<figure class=\"card\"><figcaption>{}</figcaption><div class=\"grid\">{loss}{acc}</div></figure>\n", escape(&c.name));
+        let _ = writeln!(out, "<figure class=\"card\"><figcaption>{}</figcaption><div class=\"grid\">{loss}{acc}</div></figure>", escape(&c.name));
     }
     out.push_str("</div>\n");
     out
