@@ -3,8 +3,8 @@
 //! NaN-laden reports.
 
 use speechfront::report::format::pct_mean_std;
+use speechfront::report::plot::COLOUR_BAR_STEPS;
 use speechfront::report::summary::summary_rows;
-use speechfront::report::svg::COLOUR_BAR_STEPS;
 use speechfront::report::synthetic::synthetic_report;
 use speechfront::report::{html, json, markdown, write_all, Report};
 

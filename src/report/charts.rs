@@ -7,10 +7,12 @@
 //! tick and row labels, the legend wraps below the plot and the height grows
 //! with it, and crowded axis labels are thinned to every k-th.
 
-use super::svg::{
-    axes, axes_with_x_ticks, colour_bar, heatmap_cells, heatmap_image, legend, series_colour,
-    text_width, truncate, Anchor, LegendEntry, Palette, Rect, Scale, Svg,
+use super::colour::{series_colour, Palette};
+use super::plot::{
+    axes, axes_with_x_ticks, colour_bar, heatmap_cells, heatmap_image, legend, LegendEntry,
 };
+use super::scale::Scale;
+use super::svg::{text_width, truncate, Anchor, Rect, Svg};
 
 /// One line of a [`LineChart`].
 #[derive(Debug, Clone, PartialEq)]

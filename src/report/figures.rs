@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 
 use super::charts::{heatmap_chart, line_chart, HeatmapChart, LineChart, Series};
+use super::colour::{series_colour, Palette};
 use super::model::{ConfigResult, DeepVsFatRow, ExampleFeatures, FeatureScaling, RunResult};
+use super::plot::LegendEntry;
 use super::summary::summed_confusion;
-use super::svg::{series_colour, LegendEntry, Palette};
 
 /// Grey used for the "initial" curves under the learned ones.
 const INITIAL_GREY: &str = "#8c8c8c";

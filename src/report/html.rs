@@ -8,13 +8,14 @@
 
 use std::fmt::Write;
 
+use super::colour::Palette;
 use super::figures;
 use super::format::{count, delta_pp, num_mean_std, pct, pct_mean_std, rate, NA};
 use super::model::{Report, StageData};
 use super::summary::{
     all_seeds, held_out_table, summary_row, summary_rows, test_speaker_table, MeanStd, SpeakerTable,
 };
-use super::svg::{escape, Palette};
+use super::svg::escape;
 
 /// The page's style sheet (inline; nothing is fetched).
 const CSS: &str = r#"

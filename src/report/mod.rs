@@ -4,7 +4,7 @@
 //! results; [`write_all`] renders it three ways into a folder:
 //!
 //! - `report.html`: one page, inline CSS and inline SVG drawn by hand
-//!   ([`svg`], [`charts`]), no script and nothing fetched from the network,
+//!   ([`svg`], [`plot`], [`charts`]), no script and nothing fetched from the network,
 //!   so it opens anywhere, offline, years later;
 //! - `report.md`: the same tables in Markdown;
 //! - `report.json`: the model itself plus the summary numbers, which parses
@@ -30,6 +30,7 @@
 //! ```
 
 pub mod charts;
+pub mod colour;
 pub mod figures;
 pub mod format;
 pub mod html;
@@ -38,7 +39,9 @@ pub mod machine;
 pub mod markdown;
 pub mod model;
 mod nan_serde;
+pub mod plot;
 pub mod png;
+pub mod scale;
 pub mod summary;
 pub mod svg;
 pub mod synthetic;
