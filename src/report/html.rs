@@ -31,13 +31,13 @@ table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
 th, td { border: 1px solid #d4d4d4; padding: 4px 8px; }
 th { background: #f3f5f8; text-align: center; }
 td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.name, th.name { text-align: left; white-space: normal; max-width: 320px; overflow-wrap: anywhere; }
+td.name, th.name { text-align: left; white-space: normal; min-width: 9em; max-width: 320px; overflow-wrap: break-word; }
 td.best { font-weight: bold; }
-td.text { text-align: left; white-space: normal; overflow-wrap: anywhere; }
+td.text { text-align: left; white-space: normal; min-width: 6em; overflow-wrap: break-word; }
 .wrap { overflow-x: auto; max-width: 100%; }
 .grid { display: flex; flex-wrap: wrap; gap: 10px 18px; align-items: flex-start; }
 figure { margin: 0; }
-figcaption { font-size: 0.9em; font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; max-width: 680px; }
+figcaption { font-size: 0.9em; font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; max-width: 540px; }
 .card { border: 1px solid #e3e3e3; border-radius: 6px; padding: 6px 8px; }
 .note { color: #555; font-size: 0.9em; max-width: 900px; }
 svg { display: block; max-width: 100%; height: auto; }

@@ -27,11 +27,14 @@ pub fn render(report: &Report) -> String {
     speaker_section(
         &mut out,
         "Accuracy per held-out speaker",
+        "Leave-one-speaker-out: each speaker tested by a model that never heard them. \
+         Each cell: mean ± std over seeds.",
         &held_out_table(report),
     );
     speaker_section(
         &mut out,
         "Test accuracy per speaker",
+        "Accuracy on each speaker's test utterances. Each cell: mean ± std over runs.",
         &test_speaker_table(report),
     );
     ablation(&mut out, report);
@@ -164,12 +167,11 @@ fn summary(out: &mut String, r: &Report) {
     );
 }
 
-fn speaker_section(out: &mut String, title: &str, t: &SpeakerTable) {
+fn speaker_section(out: &mut String, title: &str, note: &str, t: &SpeakerTable) {
     if t.is_empty() {
         return;
     }
-    let _ = writeln!(out, "## {title}\n");
-    out.push_str("Each cell: mean ± std over seeds.\n\n");
+    let _ = writeln!(out, "## {title}\n\n{note}\n");
     let mut head: Vec<String> = vec!["Front end".into()];
     head.extend(t.speakers.iter().map(|s| inline(s)));
     head.push("Mean".into());
