@@ -10,7 +10,7 @@ use std::fmt::Write;
 
 use super::colour::Palette;
 use super::figures;
-use super::format::{count, delta_pp, num_mean_std, pct, pct_mean_std, rate, NA};
+use super::format::{count, delta_pp, num_mean_std, pct, pct_mean_std, pct_pm, rate, NA};
 use super::model::{Report, StageData};
 use super::summary::{
     all_seeds, held_out_table, summary_row, summary_rows, test_speaker_table, MeanStd, SpeakerTable,
@@ -276,11 +276,7 @@ fn ablation(r: &Report) -> String {
         .map(|a| {
             vec![
                 td_class("name", &a.removed),
-                td(&pct_mean_std(&MeanStd {
-                    mean: a.accuracy_mean,
-                    std: a.accuracy_std,
-                    n: 2,
-                })),
+                td(&pct_pm(a.accuracy_mean, a.accuracy_std)),
                 td(&delta_pp(a.delta)),
                 td(&a.worst_speaker.map(pct).unwrap_or_else(|| NA.to_string())),
             ]
@@ -423,11 +419,7 @@ fn deep_vs_fat(r: &Report) -> String {
                 td(&d.width.to_string()),
                 td_class("text", &d.activation),
                 td(&count(d.params)),
-                td(&pct_mean_std(&MeanStd {
-                    mean: d.accuracy_mean,
-                    std: d.accuracy_std,
-                    n: d.n_seeds,
-                })),
+                td(&pct_pm(d.accuracy_mean, d.accuracy_std)),
             ]
         })
         .collect();
