@@ -8,9 +8,7 @@
 //! with it, and crowded axis labels are thinned to every k-th.
 
 use super::colour::{series_colour, Palette};
-use super::plot::{
-    axes, axes_with_x_ticks, colour_bar, heatmap_cells, heatmap_image, legend, LegendEntry,
-};
+use super::plot::{axes, axes_with_x_ticks, colour_bar, heatmap, legend, CellStyle, LegendEntry};
 use super::scale::Scale;
 use super::svg::{text_width, truncate, Anchor, Rect, Svg};
 
@@ -321,25 +319,13 @@ pub fn heatmap_chart(c: &HeatmapChart) -> String {
             r#" font-weight="bold""#,
         );
     }
-    if c.raster {
-        heatmap_image(
-            &mut svg,
-            area,
-            &c.matrix,
-            c.palette,
-            range,
-            c.row0_at_bottom,
-        );
-    } else {
-        heatmap_cells(
-            &mut svg,
-            area,
-            &c.matrix,
-            c.palette,
-            range,
-            c.row0_at_bottom,
-        );
-    }
+    let style = CellStyle {
+        palette: c.palette,
+        range,
+        row0_at_bottom: c.row0_at_bottom,
+        raster: c.raster,
+    };
+    heatmap(&mut svg, area, &c.matrix, &style);
     svg.rect(area, "none", r##" stroke="#333" stroke-width="0.5""##);
     if c.annotate {
         annotate_cells(&mut svg, area, c, range, (cell_w, cell_h));

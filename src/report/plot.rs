@@ -116,73 +116,65 @@ pub fn legend(svg: &mut Svg, x: f64, y: f64, max_width: f64, entries: &[LegendEn
     }
 }
 
-/// Draws `matrix` as coloured cells filling `area` (row 0 at the top, or at
-/// the bottom with `row0_at_bottom`), values mapped from `range` onto
-/// `palette`. Ragged rows leave the missing cells empty; NaN cells are grey.
-pub fn heatmap_cells(
-    svg: &mut Svg,
-    area: Rect,
-    matrix: &[Vec<f64>],
-    palette: Palette,
-    range: (f64, f64),
-    row0_at_bottom: bool,
-) {
+/// How a heatmap's values become colours and where row 0 goes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CellStyle {
+    /// Colour map.
+    pub palette: Palette,
+    /// Values mapped onto the palette's ends.
+    pub range: (f64, f64),
+    /// Row 0 at the bottom (spectrogram style) instead of the top.
+    pub row0_at_bottom: bool,
+    /// One embedded PNG with a pixel per cell instead of one SVG rectangle
+    /// per cell: far smaller for big matrices.
+    pub raster: bool,
+}
+
+/// Draws `matrix` as coloured cells filling `area`, values mapped from
+/// `style.range` onto `style.palette`; NaN cells are grey. Ragged rows leave
+/// the missing cells empty (as rectangles) or grey (as an image).
+pub fn heatmap(svg: &mut Svg, area: Rect, matrix: &[Vec<f64>], style: &CellStyle) {
     let rows = matrix.len();
     let cols = matrix.iter().map(Vec::len).max().unwrap_or(0);
     if rows == 0 || cols == 0 {
         return;
     }
-    let (cw, ch) = (area.w / cols as f64, area.h / rows as f64);
-    let span = if range.1 > range.0 {
-        range.1 - range.0
-    } else {
-        1.0
+    let (lo, hi) = style.range;
+    let span = if hi > lo { hi - lo } else { 1.0 };
+    // Display row r shows matrix row `source(r)`.
+    let source = |r: usize| {
+        if style.row0_at_bottom {
+            rows - 1 - r
+        } else {
+            r
+        }
     };
-    for (i, row) in matrix.iter().enumerate() {
-        let r = if row0_at_bottom { rows - 1 - i } else { i };
-        for (j, &v) in row.iter().enumerate() {
+    if style.raster {
+        let mut rgb = Vec::with_capacity(rows * cols * 3);
+        for r in 0..rows {
+            let row = &matrix[source(r)];
+            for j in 0..cols {
+                let v = row.get(j).copied().unwrap_or(f64::NAN);
+                let (red, green, blue) = style.palette.rgb((v - lo) / span);
+                rgb.extend_from_slice(&[red, green, blue]);
+            }
+        }
+        svg.image(area, &super::png::data_uri(cols as u32, rows as u32, &rgb));
+        return;
+    }
+    let (cw, ch) = (area.w / cols as f64, area.h / rows as f64);
+    for r in 0..rows {
+        for (j, &v) in matrix[source(r)].iter().enumerate() {
+            // The 0.05 px overlap hides hairline seams between cells.
             let cell = Rect {
                 x: area.x + j as f64 * cw,
                 y: area.y + r as f64 * ch,
                 w: cw + 0.05,
                 h: ch + 0.05,
             };
-            // The 0.05 px overlap hides hairline seams between cells.
-            svg.rect(cell, &palette.hex((v - range.0) / span), "");
+            svg.rect(cell, &style.palette.hex((v - lo) / span), "");
         }
     }
-}
-
-/// Like [`heatmap_cells`], but as one embedded PNG with a pixel per cell:
-/// far smaller for big matrices. Ragged rows are padded with NaN (grey).
-pub fn heatmap_image(
-    svg: &mut Svg,
-    area: Rect,
-    matrix: &[Vec<f64>],
-    palette: Palette,
-    range: (f64, f64),
-    row0_at_bottom: bool,
-) {
-    let rows = matrix.len();
-    let cols = matrix.iter().map(Vec::len).max().unwrap_or(0);
-    if rows == 0 || cols == 0 {
-        return;
-    }
-    let span = if range.1 > range.0 {
-        range.1 - range.0
-    } else {
-        1.0
-    };
-    let mut rgb = Vec::with_capacity(rows * cols * 3);
-    for r in 0..rows {
-        let row = &matrix[if row0_at_bottom { rows - 1 - r } else { r }];
-        for j in 0..cols {
-            let v = row.get(j).copied().unwrap_or(f64::NAN);
-            let (red, green, blue) = palette.rgb((v - range.0) / span);
-            rgb.extend_from_slice(&[red, green, blue]);
-        }
-    }
-    svg.image(area, &super::png::data_uri(cols as u32, rows as u32, &rgb));
 }
 
 /// Colour steps (rectangles) in a [`colour_bar`].
@@ -229,7 +221,13 @@ mod tests {
     fn heatmap_draws_one_rect_per_cell_even_when_ragged() {
         let mut svg = Svg::new(10.0, 10.0, "h");
         let m = vec![vec![0.0, 1.0, 2.0], vec![3.0]];
-        heatmap_cells(
+        let style = CellStyle {
+            palette: Palette::Sequential,
+            range: (0.0, 3.0),
+            row0_at_bottom: false,
+            raster: false,
+        };
+        heatmap(
             &mut svg,
             Rect {
                 x: 0.0,
@@ -238,9 +236,7 @@ mod tests {
                 h: 6.0,
             },
             &m,
-            Palette::Sequential,
-            (0.0, 3.0),
-            false,
+            &style,
         );
         assert_eq!(svg.finish().matches("<rect").count(), 4);
     }
@@ -249,7 +245,13 @@ mod tests {
     fn heatmap_image_is_one_embedded_png() {
         let mut svg = Svg::new(10.0, 10.0, "h");
         let m = vec![vec![0.0, 1.0], vec![2.0]];
-        heatmap_image(
+        let style = CellStyle {
+            palette: Palette::Blues,
+            range: (0.0, 2.0),
+            row0_at_bottom: true,
+            raster: true,
+        };
+        heatmap(
             &mut svg,
             Rect {
                 x: 0.0,
@@ -258,9 +260,7 @@ mod tests {
                 h: 8.0,
             },
             &m,
-            Palette::Blues,
-            (0.0, 2.0),
-            true,
+            &style,
         );
         let out = svg.finish();
         assert_eq!(out.matches("<image").count(), 1);
