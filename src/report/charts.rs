@@ -7,10 +7,10 @@
 //! tick and row labels, the legend wraps below the plot and the height grows
 //! with it, and crowded axis labels are thinned to every k-th.
 
-use super::svg::{
-    axes, axes_with_x_ticks, colour_bar, heatmap_cells, heatmap_image, legend, series_colour,
-    text_width, truncate, Anchor, LegendEntry, Palette, Rect, Scale, Svg,
-};
+use super::colour::{series_colour, Palette};
+use super::plot::{axes, axes_with_x_ticks, colour_bar, heatmap, legend, CellStyle, LegendEntry};
+use super::scale::Scale;
+use super::svg::{text_width, truncate, Anchor, Rect, Svg};
 
 /// One line of a [`LineChart`].
 #[derive(Debug, Clone, PartialEq)]
@@ -319,25 +319,13 @@ pub fn heatmap_chart(c: &HeatmapChart) -> String {
             r#" font-weight="bold""#,
         );
     }
-    if c.raster {
-        heatmap_image(
-            &mut svg,
-            area,
-            &c.matrix,
-            c.palette,
-            range,
-            c.row0_at_bottom,
-        );
-    } else {
-        heatmap_cells(
-            &mut svg,
-            area,
-            &c.matrix,
-            c.palette,
-            range,
-            c.row0_at_bottom,
-        );
-    }
+    let style = CellStyle {
+        palette: c.palette,
+        range,
+        row0_at_bottom: c.row0_at_bottom,
+        raster: c.raster,
+    };
+    heatmap(&mut svg, area, &c.matrix, &style);
     svg.rect(area, "none", r##" stroke="#333" stroke-width="0.5""##);
     if c.annotate {
         annotate_cells(&mut svg, area, c, range, (cell_w, cell_h));

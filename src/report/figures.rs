@@ -9,9 +9,10 @@
 use std::collections::BTreeMap;
 
 use super::charts::{heatmap_chart, line_chart, HeatmapChart, LineChart, Series};
+use super::colour::{series_colour, Palette};
 use super::model::{ConfigResult, DeepVsFatRow, ExampleFeatures, FeatureScaling, RunResult};
+use super::plot::LegendEntry;
 use super::summary::summed_confusion;
-use super::svg::{series_colour, LegendEntry, Palette};
 
 /// Grey used for the "initial" curves under the learned ones.
 const INITIAL_GREY: &str = "#8c8c8c";
@@ -95,7 +96,9 @@ pub fn confusion(config: &ConfigResult, classes: &[String]) -> String {
     let labels: Vec<String> = (0..n)
         .map(|i| classes.get(i).cloned().unwrap_or_else(|| i.to_string()))
         .collect();
-    let side = (26.0 * n as f64).clamp(60.0, 340.0);
+    // 26 px cells fit a 3-digit count; big class sets grow the chart to keep
+    // counts readable up to about 35 classes.
+    let side = (26.0 * n as f64).clamp(60.0, 620.0);
     let max = sum.iter().flatten().copied().max().unwrap_or(0) as f64;
     heatmap_chart(&HeatmapChart {
         title: config.name.clone(),

@@ -29,13 +29,23 @@ pub fn num(value: f64, decimals: usize) -> String {
 /// A mean ± std of fractions in percent: "97.3 ± 0.4%". One value prints
 /// without the ±; no value or a NaN mean prints "n/a".
 pub fn pct_mean_std(m: &MeanStd) -> String {
-    if !m.mean.is_finite() {
-        return NA.to_string();
-    }
-    if m.n < 2 || !m.std.is_finite() {
+    if m.n < 2 {
         return pct(m.mean);
     }
-    format!("{:.1} ± {:.1}%", 100.0 * m.mean, 100.0 * m.std)
+    pct_pm(m.mean, m.std)
+}
+
+/// A mean and std given separately (as stored in the ablation and
+/// deep-versus-fat rows), in percent: "97.3 ± 0.4%", or just the mean when
+/// the std is not finite, or "n/a".
+pub fn pct_pm(mean: f64, std: f64) -> String {
+    if !mean.is_finite() {
+        NA.to_string()
+    } else if !std.is_finite() {
+        pct(mean)
+    } else {
+        format!("{:.1} ± {:.1}%", 100.0 * mean, 100.0 * std)
+    }
 }
 
 /// A mean ± std with `decimals` decimals: "12.5 ± 0.3".
@@ -63,7 +73,7 @@ pub fn count(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::with_capacity(digits.len() + digits.len() / 3);
     for (i, ch) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(ch);
@@ -104,6 +114,9 @@ mod tests {
         assert_eq!(pct_mean_std(&MeanStd::of(&[0.5])), "50.0%");
         assert_eq!(num_mean_std(&MeanStd::of(&[1.0, 3.0]), 1), "2.0 ± 1.4");
         assert_eq!(delta_pp(-0.012), "-1.2 pp");
+        assert_eq!(pct_pm(0.9, 0.01), "90.0 ± 1.0%");
+        assert_eq!(pct_pm(0.9, f64::NAN), "90.0%");
+        assert_eq!(pct_pm(f64::NAN, 0.1), "n/a");
     }
 
     #[test]

@@ -8,13 +8,14 @@
 
 use std::fmt::Write;
 
+use super::colour::Palette;
 use super::figures;
-use super::format::{count, delta_pp, num_mean_std, pct, pct_mean_std, rate, NA};
+use super::format::{count, delta_pp, num_mean_std, pct, pct_mean_std, pct_pm, rate, NA};
 use super::model::{Report, StageData};
 use super::summary::{
     all_seeds, held_out_table, summary_row, summary_rows, test_speaker_table, MeanStd, SpeakerTable,
 };
-use super::svg::{escape, Palette};
+use super::svg::escape;
 
 /// The page's style sheet (inline; nothing is fetched).
 const CSS: &str = r#"
@@ -30,13 +31,13 @@ table { border-collapse: collapse; margin: 0.6em 0 1em; font-size: 0.92em; }
 th, td { border: 1px solid #d4d4d4; padding: 4px 8px; }
 th { background: #f3f5f8; text-align: center; }
 td { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-td.name, th.name { text-align: left; white-space: normal; max-width: 320px; overflow-wrap: anywhere; }
+td.name, th.name { text-align: left; white-space: normal; min-width: 9em; max-width: 320px; overflow-wrap: break-word; }
 td.best { font-weight: bold; }
-td.text { text-align: left; white-space: normal; overflow-wrap: anywhere; }
+td.text { text-align: left; white-space: normal; min-width: 6em; overflow-wrap: break-word; }
 .wrap { overflow-x: auto; max-width: 100%; }
 .grid { display: flex; flex-wrap: wrap; gap: 10px 18px; align-items: flex-start; }
 figure { margin: 0; }
-figcaption { font-size: 0.9em; font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; max-width: 680px; }
+figcaption { font-size: 0.9em; font-weight: 600; margin: 4px 0; overflow-wrap: anywhere; max-width: 540px; }
 .card { border: 1px solid #e3e3e3; border-radius: 6px; padding: 6px 8px; }
 .note { color: #555; font-size: 0.9em; max-width: 900px; }
 svg { display: block; max-width: 100%; height: auto; }
@@ -275,11 +276,7 @@ fn ablation(r: &Report) -> String {
         .map(|a| {
             vec![
                 td_class("name", &a.removed),
-                td(&pct_mean_std(&MeanStd {
-                    mean: a.accuracy_mean,
-                    std: a.accuracy_std,
-                    n: 2,
-                })),
+                td(&pct_pm(a.accuracy_mean, a.accuracy_std)),
                 td(&delta_pp(a.delta)),
                 td(&a.worst_speaker.map(pct).unwrap_or_else(|| NA.to_string())),
             ]
@@ -305,7 +302,7 @@ fn curves(r: &Report) -> String {
     let mut out = String::from("<p class=\"note\">Per epoch; one colour per run, solid = training, dashed = validation.</p>\n<div class=\"grid\">\n");
     for c in with_history {
         let (loss, acc) = figures::learning_curves(c);
-        let _ = write!(out, "<figure class=\"card\"><figcaption>{}</figcaption><div class=\"grid\">{loss}{acc}</div></figure>\n", escape(&c.name));
+        let _ = writeln!(out, "<figure class=\"card\"><figcaption>{}</figcaption><div class=\"grid\">{loss}{acc}</div></figure>", escape(&c.name));
     }
     out.push_str("</div>\n");
     out
@@ -422,11 +419,7 @@ fn deep_vs_fat(r: &Report) -> String {
                 td(&d.width.to_string()),
                 td_class("text", &d.activation),
                 td(&count(d.params)),
-                td(&pct_mean_std(&MeanStd {
-                    mean: d.accuracy_mean,
-                    std: d.accuracy_std,
-                    n: d.n_seeds,
-                })),
+                td(&pct_pm(d.accuracy_mean, d.accuracy_std)),
             ]
         })
         .collect();

@@ -8,7 +8,7 @@
 
 use std::fmt::Write;
 
-use super::format::{count, delta_pp, num_mean_std, pct, pct_mean_std, rate, NA};
+use super::format::{count, delta_pp, num_mean_std, pct, pct_mean_std, pct_pm, rate, NA};
 use super::model::{Report, StageData};
 use super::summary::{all_seeds, held_out_table, summary_rows, test_speaker_table, SpeakerTable};
 
@@ -27,11 +27,14 @@ pub fn render(report: &Report) -> String {
     speaker_section(
         &mut out,
         "Accuracy per held-out speaker",
+        "Leave-one-speaker-out: each speaker tested by a model that never heard them. \
+         Each cell: mean ± std over seeds.",
         &held_out_table(report),
     );
     speaker_section(
         &mut out,
         "Test accuracy per speaker",
+        "Accuracy on each speaker's test utterances. Each cell: mean ± std over runs.",
         &test_speaker_table(report),
     );
     ablation(&mut out, report);
@@ -164,12 +167,11 @@ fn summary(out: &mut String, r: &Report) {
     );
 }
 
-fn speaker_section(out: &mut String, title: &str, t: &SpeakerTable) {
+fn speaker_section(out: &mut String, title: &str, note: &str, t: &SpeakerTable) {
     if t.is_empty() {
         return;
     }
-    let _ = writeln!(out, "## {title}\n");
-    out.push_str("Each cell: mean ± std over seeds.\n\n");
+    let _ = writeln!(out, "## {title}\n\n{note}\n");
     let mut head: Vec<String> = vec!["Front end".into()];
     head.extend(t.speakers.iter().map(|s| inline(s)));
     head.push("Mean".into());
@@ -206,11 +208,7 @@ fn ablation(out: &mut String, r: &Report) {
         .map(|a| {
             vec![
                 inline(&a.removed),
-                pct_mean_std(&super::summary::MeanStd {
-                    mean: a.accuracy_mean,
-                    std: a.accuracy_std,
-                    n: 2,
-                }),
+                pct_pm(a.accuracy_mean, a.accuracy_std),
                 delta_pp(a.delta),
                 a.worst_speaker.map(pct).unwrap_or_else(|| NA.to_string()),
             ]
@@ -238,11 +236,7 @@ fn deep_vs_fat(out: &mut String, r: &Report) {
                 d.width.to_string(),
                 inline(&d.activation),
                 count(d.params),
-                pct_mean_std(&super::summary::MeanStd {
-                    mean: d.accuracy_mean,
-                    std: d.accuracy_std,
-                    n: d.n_seeds,
-                }),
+                pct_pm(d.accuracy_mean, d.accuracy_std),
             ]
         })
         .collect();

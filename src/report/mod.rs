@@ -1,10 +1,12 @@
 //! Reports: Markdown, JSON and a self-contained HTML page with SVG plots.
 //!
-//! The `compare` command fills a [`Report`] (see [`model`]) with raw per-run
-//! results; [`write_all`] renders it three ways into a folder:
+//! The `compare` command starts from [`provenance::new_report`] (title,
+//! command line, time, crate version and machine filled in), adds the data
+//! summary, split and raw per-run results (see [`model`]), and
+//! [`write_all`] renders it three ways into a folder:
 //!
 //! - `report.html`: one page, inline CSS and inline SVG drawn by hand
-//!   ([`svg`], [`charts`]), no script and nothing fetched from the network,
+//!   ([`svg`], [`plot`], [`charts`]), no script and nothing fetched from the network,
 //!   so it opens anywhere, offline, years later;
 //! - `report.md`: the same tables in Markdown;
 //! - `report.json`: the model itself plus the summary numbers, which parses
@@ -30,15 +32,18 @@
 //! ```
 
 pub mod charts;
+pub mod colour;
 pub mod figures;
 pub mod format;
 pub mod html;
 pub mod json;
-pub mod machine;
 pub mod markdown;
 pub mod model;
 mod nan_serde;
+pub mod plot;
 pub mod png;
+pub mod provenance;
+pub mod scale;
 pub mod summary;
 pub mod svg;
 pub mod synthetic;
