@@ -14,8 +14,15 @@
 //! nothing here uses rayon, so every benchmark runs on one thread.
 //!
 //! Run: `cargo bench --bench train -- mlp_train_step`
+//!
+//! On a shared machine wall-clock times swing with the other processes'
+//! load; `BENCH_CPU_TIME=1` measures this thread's CPU time instead (from
+//! `/proc/thread-self/schedstat`, Linux), which excludes time spent
+//! descheduled. On an idle machine both agree for these single-threaded
+//! benchmarks.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use criterion::measurement::{Measurement, ValueFormatter, WallTime};
+use criterion::{BenchmarkId, Criterion, Throughput};
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, IxDyn};
 use rand::RngExt;
@@ -27,7 +34,7 @@ use speechfront::train::{TrainConfig, Trainer};
 
 const DIMS: [usize; 4] = [1287, 256, 256, 10];
 
-fn step_bench(c: &mut Criterion, batch: usize, dropout: f32, l2: f32, name: &str) {
+fn step_bench<M: Measurement>(c: &mut Criterion<M>, batch: usize, dropout: f32, l2: f32, name: &str) {
     let mut rng = rng_from_seed(1);
     let spec = MlpSpec { hidden: vec![DIMS[1], DIMS[2]], dropout, input_norm: false, ..Default::default() };
     let mut net = build(&spec, DIMS[0], DIMS[3], &mut rng).expect("valid spec");
@@ -43,7 +50,7 @@ fn step_bench(c: &mut Criterion, batch: usize, dropout: f32, l2: f32, name: &str
     group.finish();
 }
 
-fn floor_bench(c: &mut Criterion, batch: usize) {
+fn floor_bench<M: Measurement>(c: &mut Criterion<M>, batch: usize) {
     let mut rng = rng_from_seed(2);
     let w: Vec<Array2<f32>> = (0..3).map(|i| Init::HeUniform.weights(DIMS[i], DIMS[i + 1], &mut rng)).collect();
     let mut gw: Vec<Array2<f32>> = (0..3).map(|i| Array2::zeros((DIMS[i], DIMS[i + 1]))).collect();
@@ -74,7 +81,7 @@ fn floor_bench(c: &mut Criterion, batch: usize) {
     group.finish();
 }
 
-fn benches(c: &mut Criterion) {
+fn benches<M: Measurement>(c: &mut Criterion<M>) {
     for batch in [32, 128, 1024] {
         floor_bench(c, batch);
         step_bench(c, batch, 0.0, 0.0, &format!("batch_{batch}"));
@@ -82,5 +89,75 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(train, benches);
-criterion_main!(train);
+/// CPU time of the calling thread, in nanoseconds.
+struct ThreadCpuTime;
+
+fn thread_cpu_ns() -> u64 {
+    let s = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
+    s.split_whitespace().next().and_then(|v| v.parse().ok()).expect("schedstat: run time in ns")
+}
+
+struct NsFormatter;
+
+impl ValueFormatter for NsFormatter {
+    fn scale_values(&self, ns: f64, values: &mut [f64]) -> &'static str {
+        let (factor, unit) = if ns < 1e3 {
+            (1.0, "ns (cpu)")
+        } else if ns < 1e6 {
+            (1e-3, "µs (cpu)")
+        } else {
+            (1e-6, "ms (cpu)")
+        };
+        values.iter_mut().for_each(|v| *v *= factor);
+        unit
+    }
+
+    fn scale_throughputs(&self, _typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
+        let n = match *throughput {
+            Throughput::Elements(e) | Throughput::ElementsAndBytes { elements: e, .. } => e as f64,
+            Throughput::Bytes(b) | Throughput::BytesDecimal(b) => b as f64,
+            Throughput::Bits(b) => b as f64,
+        };
+        values.iter_mut().for_each(|v| *v = n * 1e9 / *v / 1e3);
+        "Kelem/s (cpu)"
+    }
+
+    fn scale_for_machines(&self, _values: &mut [f64]) -> &'static str {
+        "ns"
+    }
+}
+
+impl Measurement for ThreadCpuTime {
+    type Intermediate = u64;
+    type Value = u64;
+    fn start(&self) -> u64 {
+        thread_cpu_ns()
+    }
+    fn end(&self, i: u64) -> u64 {
+        thread_cpu_ns() - i
+    }
+    fn add(&self, a: &u64, b: &u64) -> u64 {
+        a + b
+    }
+    fn zero(&self) -> u64 {
+        0
+    }
+    fn to_f64(&self, v: &u64) -> f64 {
+        *v as f64
+    }
+    fn formatter(&self) -> &dyn ValueFormatter {
+        &NsFormatter
+    }
+}
+
+fn main() {
+    if std::env::var_os("BENCH_CPU_TIME").is_some_and(|v| v == "1") {
+        let mut c = Criterion::default().with_measurement(ThreadCpuTime).configure_from_args();
+        benches(&mut c);
+        c.final_summary();
+    } else {
+        let mut c = Criterion::default().with_measurement(WallTime).configure_from_args();
+        benches(&mut c);
+        c.final_summary();
+    }
+}
