@@ -188,14 +188,10 @@ pub struct Optimizer {
     t: u32,
 }
 
-#[inline]
+/// `sign(w) max(|w| - t, 0)`, branch-free (vectorisable).
+#[inline(always)]
 fn soft_threshold(w: f32, t: f32) -> f32 {
-    let a = w.abs() - t;
-    if a > 0.0 {
-        a.copysign(w)
-    } else {
-        0.0
-    }
+    (w.abs() - t).max(0.0).copysign(w)
 }
 
 impl Optimizer {
@@ -394,38 +390,60 @@ impl AdamConsts {
     }
 }
 
-/// Adam / AdamW (`wd > 0`): one fused pass.
+/// Adam / AdamW (`wd > 0`): one fused pass per parameter.
+///
+/// The loop is written element-wise without cross-lane dependencies so the
+/// compiler vectorises it; on x86-64 CPUs with AVX2 a copy compiled for AVX2
+/// (8 lanes instead of SSE2's 4) is picked at run time. Rust never fuses a
+/// multiply and an add on its own, and `sqrt` and `/` are correctly rounded
+/// in every instruction set, so both copies give bit-identical results.
 #[allow(clippy::too_many_arguments)]
-fn adam(
-    w: &mut [f32],
-    g: &mut [f32],
-    m: &mut [f32],
-    v: &mut [f32],
-    lr: f32,
-    l2: f32,
-    l1: f32,
-    wd: f32,
-    k: &AdamConsts,
-) {
+fn adam(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx2") {
+            // SAFETY: the CPU supports AVX2 (checked just above), the only
+            // requirement of a `target_feature(enable = "avx2")` function.
+            unsafe { adam_avx2(w, g, m, v, lr, l2, l1, wd, k) };
+            return;
+        }
+    }
+    adam_body(w, g, m, v, lr, l2, l1, wd, k);
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn adam_avx2(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
+    adam_body(w, g, m, v, lr, l2, l1, wd, k);
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn adam_body(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
     let (b1, b2, eps, c1, c2) = (k.beta1, k.beta2, k.eps, k.c1, k.c2);
+    let (nb1, nb2) = (1.0 - b1, 1.0 - b2);
     let decay = 1.0 - lr * wd;
-    let n = w.len();
-    let (w, g, m, v) = (&mut w[..n], &mut g[..n], &mut m[..n], &mut v[..n]);
-    for i in 0..n {
-        let wi = w[i] * decay;
-        let ge = g[i] + l2 * w[i];
-        let mi = b1 * m[i] + (1.0 - b1) * ge;
-        let vi = b2 * v[i] + (1.0 - b2) * ge * ge;
-        m[i] = mi;
-        v[i] = vi;
-        let step = lr / ((vi * c2).sqrt() + eps);
-        let nw = wi - step * (mi * c1);
-        w[i] = if l1 > 0.0 {
-            soft_threshold(nw, step * l1)
-        } else {
-            nw
-        };
-        g[i] = 0.0;
+    let lanes = w.iter_mut().zip(g.iter_mut()).zip(m.iter_mut()).zip(v.iter_mut());
+    if l1 > 0.0 {
+        for (((w, g), m), v) in lanes {
+            let ge = *g + l2 * *w;
+            let mi = b1 * *m + nb1 * ge;
+            let vi = b2 * *v + nb2 * ge * ge;
+            let step = lr / ((vi * c2).sqrt() + eps);
+            let nw = *w * decay - step * (mi * c1);
+            (*m, *v, *g) = (mi, vi, 0.0);
+            *w = soft_threshold(nw, step * l1);
+        }
+    } else {
+        for (((w, g), m), v) in lanes {
+            let ge = *g + l2 * *w;
+            let mi = b1 * *m + nb1 * ge;
+            let vi = b2 * *v + nb2 * ge * ge;
+            let step = lr / ((vi * c2).sqrt() + eps);
+            *w = *w * decay - step * (mi * c1);
+            (*m, *v, *g) = (mi, vi, 0.0);
+        }
     }
 }
 
