@@ -59,6 +59,7 @@ pub mod melbank_param;
 pub mod norm;
 pub mod pcen;
 pub mod preemph;
+mod rows;
 
 use std::path::PathBuf;
 
