@@ -17,7 +17,7 @@
 //! learned DCT shift coefficients, which the following normalisation would
 //! otherwise absorb, so it is off by default in configurations.
 
-use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis};
+use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::rows::FrameMatmul;
@@ -122,9 +122,36 @@ impl LearnedDct {
                 ));
             }
         }
-        let classic = dct_matrix(n_in, n_ceps, lifter);
+        Self::from_matrix(dct_matrix(n_in, n_ceps, lifter).view(), bias, learn, init)
+    }
+
+    /// Like [`LearnedDct::new`], with the classic `(n_ceps, n_in)` matrix
+    /// given (e.g. the hand-crafted stage's own liftered DCT matrix, so that
+    /// classic init is that stage bit for bit).
+    ///
+    /// # Errors
+    /// An empty or non-finite matrix.
+    pub fn from_matrix(
+        classic: ArrayView2<'_, f32>,
+        bias: bool,
+        learn: bool,
+        init: Init<'_>,
+    ) -> Result<Self, LearnedError> {
+        let (n_ceps, n_in) = classic.dim();
+        if n_ceps == 0 || n_in == 0 {
+            let shape = format!("{:?}", classic.shape());
+            return Err(LearnedError::invalid(
+                STAGE,
+                "matrix.shape",
+                shape,
+                "must be non-empty",
+            ));
+        }
+        if let Some(v) = classic.iter().find(|v| !v.is_finite()) {
+            return Err(LearnedError::invalid(STAGE, "matrix", v, "must be finite"));
+        }
         let w = match init {
-            Init::Classic => classic.clone(),
+            Init::Classic => classic.to_owned(),
             Init::Random(rng) => {
                 let sigma = (1.0 / n_in as f32).sqrt();
                 Array2::from_shape_simple_fn((n_ceps, n_in), || sigma * normal(rng))
@@ -142,7 +169,7 @@ impl LearnedDct {
                     false,
                 )
             }),
-            classic,
+            classic: classic.to_owned(),
             rows: FrameMatmul::new(n_in, n_ceps),
         })
     }
