@@ -161,3 +161,85 @@ fn frozen_stages_are_not_updated_while_learned_ones_move() {
         }
     }
 }
+
+/// Plain f64 MFCC of one frame: Hann-windowed naive DFT power, mel matrix
+/// product, `ln(max(e, FLT_EPSILON))` (Kaldi), orthonormal DCT-II, Kaldi lifter.
+fn plain_mfcc(frame: &[f32], mel: &ndarray::Array2<f32>, n_ceps: usize, q: f64) -> Vec<f64> {
+    let n = frame.len();
+    let window = hann(n);
+    let power: Vec<f64> = (0..n / 2 + 1)
+        .map(|k| {
+            let (mut re, mut im) = (0.0f64, 0.0f64);
+            for (t, (&x, &w)) in frame.iter().zip(&window).enumerate() {
+                let phase = std::f64::consts::TAU * (k * t) as f64 / n as f64;
+                re += x as f64 * w as f64 * phase.cos();
+                im -= x as f64 * w as f64 * phase.sin();
+            }
+            re * re + im * im
+        })
+        .collect();
+    let logmel: Vec<f64> = mel
+        .rows()
+        .into_iter()
+        .map(|row| {
+            let e: f64 = row.iter().zip(&power).map(|(&w, p)| w as f64 * p).sum();
+            e.max(f32::EPSILON as f64).ln()
+        })
+        .collect();
+    let m = logmel.len() as f64;
+    (0..n_ceps)
+        .map(|i| {
+            let scale = if i == 0 {
+                (1.0 / m).sqrt()
+            } else {
+                (2.0 / m).sqrt()
+            };
+            let c: f64 = logmel
+                .iter()
+                .enumerate()
+                .map(|(j, l)| l * (std::f64::consts::PI * i as f64 * (j as f64 + 0.5) / m).cos())
+                .sum();
+            (1.0 + q / 2.0 * (std::f64::consts::PI * i as f64 / q).sin()) * scale * c
+        })
+        .collect()
+}
+
+#[test]
+fn the_learnable_chain_at_classic_init_computes_plain_mfcc() {
+    let mut rng = rng_from_seed(SEED);
+    let (x, _) = two_tones(4, 3, 32, &mut rng);
+    let x = x.mapv(|v| v * 3e4); // Kaldi's int16 scale
+    let mel = triangles(6, 17);
+    let lifter = Some(Lifter {
+        q: 6.0,
+        index: LifterIndex::Kaldi,
+    });
+    let layers: Vec<Box<dyn Layer>> = vec![
+        Box::new(
+            TimeFilterbank::new(&hann(32), 32, SpectrumKind::Power, true, Init::Classic)
+                .expect("tfb"),
+        ),
+        Box::new(
+            MelMatrix::new(mel.view(), true, Init::Classic, MelMatrixOptions::default())
+                .expect("mel"),
+        ),
+        Box::new(LogCompress::new(6, false, f32::EPSILON, 1.0, true, Init::Classic).expect("log")),
+        Box::new(LearnedDct::new(6, 4, lifter, false, true, Init::Classic).expect("dct")),
+    ];
+    let mut chain = Chain(layers);
+    let y = chain.forward(x.view(), &mut Ctx::eval(&mut rng));
+    for b in 0..4 {
+        for t in 0..3 {
+            let frame: Vec<f32> = (0..32).map(|n| x[[b, t, n]]).collect();
+            for (i, r) in plain_mfcc(&frame, &mel, 4, 6.0).into_iter().enumerate() {
+                // Mel energies (int16 scale, >> the eps floor, where
+                // ln(x + eps) = ln(max(x, eps)) to 1e-10) carry f32 rounding of
+                // ~32 * 6e-8 = 2e-6 relative, i.e. 2e-6 absolute in the log; the
+                // liftered DCT row has L1 norm <= 4 * 0.58 * 6 = 14: <= 3e-5.
+                // Observed: 6e-6. Tolerance 1e-4.
+                let got = y[[b, t, i]] as f64;
+                assert!((got - r).abs() <= 1e-4, "b{b} t{t} c{i}: {got} vs {r}");
+            }
+        }
+    }
+}

@@ -17,13 +17,11 @@
 //! learned DCT shift coefficients, which the following normalisation would
 //! otherwise absorb, so it is off by default in configurations.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Axis};
+use ndarray::{Array1, Array2, ArrayD, ArrayView2, ArrayViewD, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::{
-    grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError, LearnedStage,
-};
+use super::rows::FrameMatmul;
+use super::{grad_mat, mat, normal, param, Exported, Init, LearnedError, LearnedStage};
 use crate::nn::{Ctx, Layer, Param};
 
 const STAGE: &str = "dct";
@@ -81,11 +79,8 @@ pub struct LearnedDct {
     weight: Param,
     bias: Option<Param>,
     classic: Array2<f32>,
-    /// Input rows of the last training forward, `(batch * frames, n_in)`.
-    x: Array2<f32>,
-    /// `d loss / d out` rows, reused across backward calls.
-    g: Array2<f32>,
-    lead: (usize, usize),
+    /// Input and gradient rows of the product.
+    rows: FrameMatmul,
 }
 
 impl LearnedDct {
@@ -127,9 +122,36 @@ impl LearnedDct {
                 ));
             }
         }
-        let classic = dct_matrix(n_in, n_ceps, lifter);
+        Self::from_matrix(dct_matrix(n_in, n_ceps, lifter).view(), bias, learn, init)
+    }
+
+    /// Like [`LearnedDct::new`], with the classic `(n_ceps, n_in)` matrix
+    /// given (e.g. the hand-crafted stage's own liftered DCT matrix, so that
+    /// classic init is that stage bit for bit).
+    ///
+    /// # Errors
+    /// An empty or non-finite matrix.
+    pub fn from_matrix(
+        classic: ArrayView2<'_, f32>,
+        bias: bool,
+        learn: bool,
+        init: Init<'_>,
+    ) -> Result<Self, LearnedError> {
+        let (n_ceps, n_in) = classic.dim();
+        if n_ceps == 0 || n_in == 0 {
+            let shape = format!("{:?}", classic.shape());
+            return Err(LearnedError::invalid(
+                STAGE,
+                "matrix.shape",
+                shape,
+                "must be non-empty",
+            ));
+        }
+        if let Some(v) = classic.iter().find(|v| !v.is_finite()) {
+            return Err(LearnedError::invalid(STAGE, "matrix", v, "must be finite"));
+        }
         let w = match init {
-            Init::Classic => classic.clone(),
+            Init::Classic => classic.to_owned(),
             Init::Random(rng) => {
                 let sigma = (1.0 / n_in as f32).sqrt();
                 Array2::from_shape_simple_fn((n_ceps, n_in), || sigma * normal(rng))
@@ -147,10 +169,8 @@ impl LearnedDct {
                     false,
                 )
             }),
-            classic,
-            x: Array2::zeros((0, n_in)),
-            g: Array2::zeros((0, n_ceps)),
-            lead: (0, 0),
+            classic: classic.to_owned(),
+            rows: FrameMatmul::new(n_in, n_ceps),
         })
     }
 
@@ -159,26 +179,12 @@ impl LearnedDct {
         mat(&self.weight)
     }
 
-    fn grad_rows(&mut self, grad_out: ArrayViewD<'_, f32>) {
-        let g = view3(grad_out, self.n_ceps, "dct backward");
-        let (b, f) = self.lead;
-        assert_eq!(g.dim(), (b, f, self.n_ceps), "dct backward: grad_out shape");
-        store_rows(&mut self.g, g);
-    }
-
     fn param_grads(&mut self) {
         if self.weight.trainable {
-            // (n_ceps, rows) x (rows, n_in) -> (n_ceps, n_in), accumulated.
-            general_mat_mul(
-                1.0,
-                &self.g.t(),
-                &self.x,
-                1.0,
-                &mut grad_mat(&mut self.weight),
-            );
+            self.rows.weight_grad(&mut grad_mat(&mut self.weight), 1.0);
         }
         if let Some(bias) = self.bias.as_mut().filter(|b| b.trainable) {
-            bias.grad += &self.g.sum_axis(Axis(0)).into_dyn();
+            bias.grad += &self.rows.grad_rows().sum_axis(Axis(0)).into_dyn();
         }
     }
 }
@@ -193,23 +199,11 @@ impl Layer for LearnedDct {
     /// # Shapes
     /// `(batch, frames, n_in) -> (batch, frames, n_ceps)`
     fn forward(&mut self, x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> ArrayD<f32> {
-        let x3 = view3(x, self.n_in, "dct");
-        let (b, f, _) = x3.dim();
-        self.lead = (b, f);
-        store_rows(&mut self.x, x3);
-        let mut y = Array2::zeros((b * f, self.n_ceps));
-        // (rows, n_in) x (n_in, n_ceps) -> (rows, n_ceps)
-        general_mat_mul(1.0, &self.x, &mat(&self.weight).t(), 0.0, &mut y);
+        let mut y = self.rows.forward(x, mat(&self.weight), "dct");
         if let Some(bias) = &self.bias {
-            y += &bias
-                .value
-                .view()
-                .into_dimensionality::<ndarray::Ix1>()
-                .expect("bias is 1-D");
+            y += &bias.value;
         }
-        y.into_shape_with_order((b, f, self.n_ceps))
-            .expect("rows * ceps")
-            .into_dyn()
+        y
     }
 
     /// `dx = g W`; `dW += g^T x`, `db += sum_rows g` (skipped when frozen).
@@ -217,18 +211,12 @@ impl Layer for LearnedDct {
     /// # Shapes
     /// `(batch, frames, n_ceps) -> (batch, frames, n_in)`
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        self.grad_rows(grad_out);
-        self.param_grads();
-        let (b, f) = self.lead;
-        // (rows, n_ceps) x (n_ceps, n_in) -> (rows, n_in)
-        let dx = self.g.dot(&mat(&self.weight));
-        dx.into_shape_with_order((b, f, self.n_in))
-            .expect("rows * n_in")
-            .into_dyn()
+        self.backward_params_only(grad_out);
+        self.rows.input_grad(mat(&self.weight))
     }
 
     fn backward_params_only(&mut self, grad_out: ArrayViewD<'_, f32>) {
-        self.grad_rows(grad_out);
+        self.rows.load_grad(grad_out, "dct backward");
         self.param_grads();
     }
 

@@ -143,3 +143,22 @@ fn bad_options_are_errors_naming_the_field() {
         .expect("negative q");
     assert!(e.to_string().contains("lifter.q = -1"), "{e}");
 }
+
+#[test]
+fn from_matrix_starts_exactly_at_the_given_matrix() {
+    let m = dct_matrix(
+        8,
+        5,
+        Some(Lifter {
+            q: 22.0,
+            index: LifterIndex::Librosa,
+        }),
+    );
+    let layer = LearnedDct::from_matrix(m.view(), false, true, Init::Classic).expect("valid");
+    assert_eq!(layer.weight(), m.view());
+    let bad = ndarray::Array2::from_elem((2, 3), f32::NAN);
+    let e = LearnedDct::from_matrix(bad.view(), false, true, Init::Classic)
+        .err()
+        .expect("nan");
+    assert!(e.to_string().contains("matrix = NaN"), "{e}");
+}

@@ -86,6 +86,66 @@ mod tests {
     }
 
     #[test]
+    fn every_stage_exports_current_equal_to_classic_at_classic_init() {
+        use crate::frontend::learned::compress::{LogCompress, KALDI_LOG_FLOOR};
+        use crate::frontend::learned::dct::LearnedDct;
+        use crate::frontend::learned::melbank::{MelMatrix, MelMatrixOptions};
+        use crate::frontend::learned::melbank_param::{ParametricMel, ParametricMelOptions};
+        use crate::frontend::learned::pcen::{Pcen, PcenConstants};
+        use crate::frontend::learned::preemph::{Preemph, KALDI_PREEMPH};
+
+        let param_mel = ParametricMel::new(
+            ParametricMelOptions::kaldi(10, 256, 8000.0),
+            true,
+            Init::Classic,
+        )
+        .expect("ok");
+        let mel = param_mel.filters();
+        let stages: Vec<Box<dyn LearnedStage>> = vec![
+            Box::new(Preemph::new(200, KALDI_PREEMPH, true, Init::Classic).expect("ok")),
+            Box::new(
+                TimeFilterbank::new(&[0.5; 200], 256, SpectrumKind::Power, true, Init::Classic)
+                    .expect("ok"),
+            ),
+            Box::new(
+                MelMatrix::new(mel.view(), true, Init::Classic, MelMatrixOptions::default())
+                    .expect("ok"),
+            ),
+            Box::new(param_mel),
+            Box::new(
+                LogCompress::new(10, true, KALDI_LOG_FLOOR, 1.0, true, Init::Classic).expect("ok"),
+            ),
+            Box::new(Pcen::new(10, PcenConstants::default(), true, Init::Classic).expect("ok")),
+            Box::new(LearnedDct::new(10, 6, None, true, true, Init::Classic).expect("ok")),
+        ];
+        let dir = tempfile::tempdir().expect("temp dir");
+        let refs: Vec<&dyn LearnedStage> = stages.iter().map(|s| s.as_ref()).collect();
+        let paths = export_npy(dir.path(), &refs).expect("export");
+        // preemph 1, tfb 1, mel 1, parametric 2, log 1, pcen 4, dct 2 tensors; 2 files each.
+        assert_eq!(paths.len(), 2 * 12);
+        for stage in &stages {
+            for e in stage.export() {
+                assert_eq!(
+                    e.current.shape(),
+                    e.classic.shape(),
+                    "{}.{}",
+                    stage.stage(),
+                    e.name
+                );
+                for (c, k) in e.current.iter().zip(e.classic.iter()) {
+                    // exp(ln x), sigmoid(logit s), sqrt then square: a few ulp.
+                    assert!(
+                        (c - k).abs() <= 1e-6 * k.abs().max(1.0),
+                        "{}.{}: {c} vs {k}",
+                        stage.stage(),
+                        e.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn unwritable_directory_is_an_error_naming_the_path() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("plain_file");

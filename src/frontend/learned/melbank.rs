@@ -34,11 +34,11 @@
 //! first; see [`super::norm`] for why normalisation must not be frozen at
 //! that point.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Zip};
 use rand::RngExt;
 
-use super::{ensure2, mat, param, store_rows, view3, Exported, Init, LearnedError, LearnedStage};
+use super::rows::FrameMatmul;
+use super::{mat, param, Exported, Init, LearnedError, LearnedStage};
 use crate::nn::{Ctx, Layer, Param};
 
 const STAGE: &str = "mel_matrix";
@@ -67,13 +67,10 @@ pub struct MelMatrix {
     classic: Array2<f32>,
     /// `W = V^2` of the last forward.
     w: Array2<f32>,
-    /// Input rows of the last training forward, `(batch * frames, n_bins)`.
-    x: Array2<f32>,
-    /// `d loss / d out` as rows, reused across backward calls.
-    g: Array2<f32>,
+    /// Input and gradient rows of the product.
+    rows: FrameMatmul,
     /// `d loss / d W`, reused across backward calls.
     dw: Array2<f32>,
-    lead: (usize, usize),
 }
 
 impl MelMatrix {
@@ -148,10 +145,8 @@ impl MelMatrix {
             v: param("v", v.into_dyn(), learn, false),
             classic: mel.to_owned(),
             w: Array2::zeros((n_filters, n_bins)),
-            x: Array2::zeros((0, n_bins)),
-            g: Array2::zeros((0, n_filters)),
+            rows: FrameMatmul::new(n_bins, n_filters),
             dw: Array2::zeros((n_filters, n_bins)),
-            lead: (0, 0),
         })
     }
 
@@ -176,18 +171,10 @@ impl Layer for MelMatrix {
     /// # Shapes
     /// `(batch, frames, n_bins) -> (batch, frames, n_filters)`
     fn forward(&mut self, x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> ArrayD<f32> {
-        let x3 = view3(x, self.n_bins, "mel_matrix");
-        let (b, f, _) = x3.dim();
-        self.lead = (b, f);
         Zip::from(&mut self.w)
             .and(&mat(&self.v))
             .for_each(|w, &v| *w = v * v);
-        store_rows(&mut self.x, x3);
-        // (rows, n_bins) x (n_bins, n_filters) -> (rows, n_filters)
-        let y = self.x.dot(&self.w.t());
-        y.into_shape_with_order((b, f, self.n_filters))
-            .expect("rows * filters")
-            .into_dyn()
+        self.rows.forward(x, self.w.view(), "mel_matrix")
     }
 
     /// `dx = g W`; `dV += 2 V ⊙ (g^T x)` (skipped when frozen).
@@ -195,19 +182,21 @@ impl Layer for MelMatrix {
     /// # Shapes
     /// `(batch, frames, n_filters) -> (batch, frames, n_bins)`
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        self.grad_rows(grad_out);
-        self.param_grads();
-        let (b, f) = self.lead;
-        // (rows, n_filters) x (n_filters, n_bins) -> (rows, n_bins)
-        let dx = self.g.dot(&self.w);
-        dx.into_shape_with_order((b, f, self.n_bins))
-            .expect("rows * bins")
-            .into_dyn()
+        self.backward_params_only(grad_out);
+        self.rows.input_grad(self.w.view())
     }
 
     fn backward_params_only(&mut self, grad_out: ArrayViewD<'_, f32>) {
-        self.grad_rows(grad_out);
-        self.param_grads();
+        self.rows.load_grad(grad_out, "mel_matrix backward");
+        if !self.v.trainable {
+            return;
+        }
+        self.rows.weight_grad(&mut self.dw.view_mut(), 0.0);
+        let Param { value, grad, .. } = &mut self.v;
+        Zip::from(grad)
+            .and(&*value)
+            .and(self.dw.view().into_dyn())
+            .for_each(|g, &v, &dw| *g += 2.0 * v * dw);
     }
 
     fn params(&self) -> Vec<&Param> {
@@ -216,34 +205,6 @@ impl Layer for MelMatrix {
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
         vec![&mut self.v]
-    }
-}
-
-impl MelMatrix {
-    /// Copies `grad_out` into the `(rows, n_filters)` buffer `self.g`.
-    fn grad_rows(&mut self, grad_out: ArrayViewD<'_, f32>) {
-        let g = view3(grad_out, self.n_filters, "mel_matrix backward");
-        let (b, f) = self.lead;
-        assert_eq!(
-            g.dim(),
-            (b, f, self.n_filters),
-            "mel_matrix backward: grad_out shape"
-        );
-        store_rows(&mut self.g, g);
-    }
-
-    fn param_grads(&mut self) {
-        if !self.v.trainable {
-            return;
-        }
-        ensure2(&mut self.dw, self.n_filters, self.n_bins);
-        // (n_filters, rows) x (rows, n_bins) -> (n_filters, n_bins)
-        general_mat_mul(1.0, &self.g.t(), &self.x, 0.0, &mut self.dw);
-        let Param { value, grad, .. } = &mut self.v;
-        Zip::from(grad)
-            .and(&*value)
-            .and(self.dw.view().into_dyn())
-            .for_each(|g, &v, &dw| *g += 2.0 * v * dw);
     }
 }
 

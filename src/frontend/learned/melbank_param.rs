@@ -35,12 +35,12 @@
 //! zero outside. The gradient is discontinuous where a foot or the centre
 //! crosses a bin (a kink), exactly as for ReLU; between kinks it is exact.
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Ix2};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
-use super::{ensure2, param, store_rows, view3, Exported, Init, LearnedError, LearnedStage};
+use super::rows::FrameMatmul;
+use super::{param, Exported, Init, LearnedError, LearnedStage};
 use crate::nn::{Ctx, Layer, Param};
 
 const STAGE: &str = "mel_parametric";
@@ -215,10 +215,9 @@ pub struct ParametricMel {
     classic: Array2<f32>,
     /// Filterbank of the last forward, `(n_filters, n_bins)`.
     w: Array2<f32>,
-    x: Array2<f32>,
-    g: Array2<f32>,
     dw: Array2<f32>,
-    lead: (usize, usize),
+    /// Input and gradient rows of the product.
+    rows: FrameMatmul,
 }
 
 /// The feet `(L, C, R)` in the triangle space and the Hz edges for the norm.
@@ -280,10 +279,8 @@ impl ParametricMel {
             log_width: param("log_width", classic_w.into_dyn(), learn, false),
             classic: Array2::zeros((j, n_bins)),
             w: Array2::zeros((j, n_bins)),
-            x: Array2::zeros((0, n_bins)),
-            g: Array2::zeros((0, j)),
             dw: Array2::zeros((j, n_bins)),
-            lead: (0, 0),
+            rows: FrameMatmul::new(n_bins, j),
         };
         layer.classic = layer.filters();
         layer.centre.value = u.into_dyn();
@@ -460,18 +457,9 @@ impl ParametricMel {
     }
 
     fn grad_rows(&mut self, grad_out: ArrayViewD<'_, f32>) {
-        let g = view3(grad_out, self.opts.n_filters, "mel_parametric backward");
-        let (b, f) = self.lead;
-        assert_eq!(
-            g.dim(),
-            (b, f, self.opts.n_filters),
-            "mel_parametric backward: grad_out shape"
-        );
-        store_rows(&mut self.g, g);
+        self.rows.load_grad(grad_out, "mel_parametric backward");
         if self.centre.trainable || self.log_width.trainable {
-            ensure2(&mut self.dw, self.opts.n_filters, self.n_bins);
-            // (n_filters, rows) x (rows, n_bins) -> (n_filters, n_bins)
-            general_mat_mul(1.0, &self.g.t(), &self.x, 0.0, &mut self.dw);
+            self.rows.weight_grad(&mut self.dw.view_mut(), 0.0);
             self.param_grads();
         }
     }
@@ -490,16 +478,8 @@ impl Layer for ParametricMel {
     /// # Shapes
     /// `(batch, frames, n_bins) -> (batch, frames, n_filters)`
     fn forward(&mut self, x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> ArrayD<f32> {
-        let x3 = view3(x, self.n_bins, "mel_parametric");
-        let (b, f, _) = x3.dim();
-        self.lead = (b, f);
         self.w = self.filters();
-        store_rows(&mut self.x, x3);
-        // (rows, n_bins) x (n_bins, n_filters) -> (rows, n_filters)
-        let y = self.x.dot(&self.w.t());
-        y.into_shape_with_order((b, f, self.opts.n_filters))
-            .expect("rows * filters")
-            .into_dyn()
+        self.rows.forward(x, self.w.view(), "mel_parametric")
     }
 
     /// `dx = g W`; `dW = g^T x` reduced to the centres and log-widths through
@@ -509,12 +489,7 @@ impl Layer for ParametricMel {
     /// `(batch, frames, n_filters) -> (batch, frames, n_bins)`
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         self.grad_rows(grad_out);
-        let (b, f) = self.lead;
-        // (rows, n_filters) x (n_filters, n_bins) -> (rows, n_bins)
-        let dx = self.g.dot(&self.w);
-        dx.into_shape_with_order((b, f, self.n_bins))
-            .expect("rows * bins")
-            .into_dyn()
+        self.rows.input_grad(self.w.view())
     }
 
     fn backward_params_only(&mut self, grad_out: ArrayViewD<'_, f32>) {

@@ -36,6 +36,29 @@
 //!   `tests/learned_robust.rs` shows the reference set-up collapsing on 5 of
 //!   8 seeds where this one trains on all 8.
 //!
+//! # The stages
+//! | file | layer | classic counterpart | parameters |
+//! | --- | --- | --- | --- |
+//! | [`preemph`] | [`preemph::Preemph`] | pre-emphasis, Kaldi first-sample rule | coefficient |
+//! | [`dft`] | [`dft::TimeFilterbank`] | window + real FFT + power/magnitude | `(2 n_bins, frame_len)` basis |
+//! | [`melbank`] | [`melbank::MelMatrix`] | dense mel matrix (any preset) | `V`, `W = V^2` |
+//! | [`melbank_param`] | [`melbank_param::ParametricMel`] | Kaldi or librosa triangles | centre, log-widths |
+//! | [`compress`] | [`compress::LogCompress`] | `ln(max(x, floor))`, dB | `ln delta` |
+//! | [`pcen`] | [`pcen::Pcen`] | PCEN (librosa) | `ln alpha, ln delta, ln r, logit s` |
+//! | [`dct`] | [`dct::LearnedDct`] | orthonormal DCT-II with lifter | matrix (+ bias) |
+//! | [`norm`] | [`norm::FeatureNorm`] | CMVN (utterance) or none | affine (optional) |
+//!
+//! Matrix-shaped stages run as one matrix multiplication over every frame of
+//! the batch (`(batch * frames, n_in)` rows), sharing the product and its
+//! backward in a private `rows` module; caches for backward are named fields
+//! whose buffers are reused when shapes repeat.
+//!
+//! # What is the pipeline's business
+//! Splitting the chain at its first learned stage (see
+//! [`config::LearnConfig::first_learned`]) and caching the frozen prefix,
+//! Kaldi's `use_energy` (replacing C0), librosa's `top_db` clipping, deltas:
+//! these act on whole utterances or between stages and stay in the pipeline.
+//!
 //! # Tensor layout
 //! Every layer works on `(batch, frames, dims)` f32 tensors ([`ArrayD`] viewed
 //! as `Ix3`) and treats frames independently, except [`pcen::Pcen`] (a causal
@@ -59,6 +82,7 @@ pub mod melbank_param;
 pub mod norm;
 pub mod pcen;
 pub mod preemph;
+mod rows;
 
 use std::path::PathBuf;
 

@@ -28,7 +28,7 @@
 //! takes `gM[0]` whole), `gs = sum_{t>=1} gM[t] (E[t] - M[t-1])`.
 //! Padded frames neither feed nor receive any of it.
 
-use ndarray::{s, Array1, Array3, ArrayD, ArrayView1, ArrayViewD};
+use ndarray::{Array1, Array3, ArrayD, ArrayViewD};
 use rand::RngExt;
 use serde::{Deserialize, Serialize};
 
@@ -85,10 +85,18 @@ pub struct Pcen {
     log_delta: Param,
     log_r: Param,
     logit_s: Param,
-    /// Input energies of the last forward.
+    /// Input energies `E` of the last forward.
     e: Array3<f32>,
-    /// Smoother state of the last forward.
+    /// Smoother state `M` of the last forward.
     m: Array3<f32>,
+    /// `ln(eps + M)`, cached for backward.
+    ln_d: Array3<f32>,
+    /// `(eps + M)^-alpha`, cached for backward.
+    gain: Array3<f32>,
+    /// `A = E gain + delta`, cached for backward.
+    a: Array3<f32>,
+    /// `ln A`, cached for backward.
+    ln_a: Array3<f32>,
     lengths: Vec<usize>,
 }
 
@@ -167,6 +175,10 @@ impl Pcen {
             logit_s: p("logit_s", &values[3]),
             e: Array3::zeros((0, 0, n_channels)),
             m: Array3::zeros((0, 0, n_channels)),
+            ln_d: Array3::zeros((0, 0, n_channels)),
+            gain: Array3::zeros((0, 0, n_channels)),
+            a: Array3::zeros((0, 0, n_channels)),
+            ln_a: Array3::zeros((0, 0, n_channels)),
             lengths: Vec::new(),
         })
     }
@@ -184,21 +196,6 @@ impl Pcen {
 
     fn any_trainable(&self) -> bool {
         self.params().iter().any(|p| p.trainable)
-    }
-}
-
-/// `out = (e / (eps + m)^alpha + delta)^r - delta^r` for one frame.
-fn frame_out(
-    e: ArrayView1<'_, f32>,
-    m: ArrayView1<'_, f32>,
-    v: &Values,
-    eps: f32,
-    out: &mut [f32],
-) {
-    for c in 0..out.len() {
-        let g = (-v.alpha[c] * (eps + m[c]).ln()).exp();
-        let a = e[c] * g + v.delta[c];
-        out[c] = a.powf(v.r[c]) - v.delta[c].powf(v.r[c]);
     }
 }
 
@@ -223,75 +220,100 @@ impl Layer for Pcen {
             None => vec![f; b],
         };
         let v = self.values();
-        ensure3(&mut self.e, (b, f, c));
-        ensure3(&mut self.m, (b, f, c));
+        let delta_r: Vec<f32> = (0..c).map(|k| v.delta[k].powf(v.r[k])).collect();
+        for buf in [
+            &mut self.e,
+            &mut self.m,
+            &mut self.ln_d,
+            &mut self.gain,
+            &mut self.a,
+            &mut self.ln_a,
+        ] {
+            ensure3(buf, (b, f, c));
+        }
         self.e.assign(&x3);
-        self.m.fill(0.0);
         let mut out = Array3::<f32>::zeros((b, f, c));
+        let e = self.e.as_slice().expect("standard layout");
+        let m = self.m.as_slice_mut().expect("standard layout");
+        let ln_d = self.ln_d.as_slice_mut().expect("standard layout");
+        let gain = self.gain.as_slice_mut().expect("standard layout");
+        let a = self.a.as_slice_mut().expect("standard layout");
+        let ln_a = self.ln_a.as_slice_mut().expect("standard layout");
+        let o = out.as_slice_mut().expect("standard layout");
         for (i, &n) in self.lengths.iter().enumerate() {
             for t in 0..n {
-                let e = x3.slice(s![i, t, ..]);
-                if t == 0 {
-                    self.m.slice_mut(s![i, 0, ..]).assign(&e);
-                } else {
-                    let (prev, mut cur) = self.m.multi_slice_mut((s![i, t - 1, ..], s![i, t, ..]));
-                    for k in 0..c {
-                        cur[k] = (1.0 - v.s[k]) * prev[k] + v.s[k] * e[k];
-                    }
+                let at = (i * f + t) * c;
+                for k in 0..c {
+                    let j = at + k;
+                    m[j] = if t == 0 {
+                        e[j]
+                    } else {
+                        (1.0 - v.s[k]) * m[j - c] + v.s[k] * e[j]
+                    };
+                    ln_d[j] = (self.eps + m[j]).ln();
+                    gain[j] = (-v.alpha[k] * ln_d[j]).exp();
+                    a[j] = e[j] * gain[j] + v.delta[k];
+                    ln_a[j] = a[j].ln();
+                    o[j] = (v.r[k] * ln_a[j]).exp() - delta_r[k];
                 }
-                let mut o = out.slice_mut(s![i, t, ..]);
-                frame_out(
-                    e,
-                    self.m.slice(s![i, t, ..]),
-                    &v,
-                    self.eps,
-                    o.as_slice_mut().expect("contiguous row"),
-                );
             }
         }
         out.into_dyn()
     }
 
     /// Reverse-time accumulation through the smoother (module docs); 0 on
-    /// padded frames; parameter gradients skipped when frozen.
+    /// padded frames; parameter gradients skipped when frozen. Uses the
+    /// forward's cached logs and gains: one `exp` per element.
     ///
     /// # Shapes
     /// `(batch, frames, channels) -> (batch, frames, channels)`
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        let g = view3(grad_out, self.n_channels, "pcen backward");
-        assert_eq!(g.dim(), self.e.dim(), "pcen backward: grad_out shape");
-        let c = self.n_channels;
+        let g3 = view3(grad_out, self.n_channels, "pcen backward");
+        assert_eq!(g3.dim(), self.e.dim(), "pcen backward: grad_out shape");
+        let (_, f, c) = g3.dim();
+        let g_std = g3.as_standard_layout();
+        let g = g_std.as_slice().expect("standard layout");
         let v = self.values();
-        let eps = self.eps;
         let delta_r: Vec<f32> = (0..c).map(|k| v.delta[k].powf(v.r[k])).collect();
         let ln_delta: Vec<f32> = (0..c).map(|k| v.delta[k].ln()).collect();
-        let mut dx = Array3::<f32>::zeros(g.dim());
+        let (e, m) = (
+            self.e.as_slice().expect("std"),
+            self.m.as_slice().expect("std"),
+        );
+        let (ln_d, gain) = (
+            self.ln_d.as_slice().expect("std"),
+            self.gain.as_slice().expect("std"),
+        );
+        let (a, ln_a) = (
+            self.a.as_slice().expect("std"),
+            self.ln_a.as_slice().expect("std"),
+        );
+        let mut dx = Array3::<f32>::zeros(g3.dim());
+        let d = dx.as_slice_mut().expect("standard layout");
         // Gradients w.r.t. alpha, delta, r, s (natural units), accumulated in f64.
         let mut acc = vec![[0.0f64; 4]; c];
         let mut carry = vec![0.0f32; c];
         for (i, &n) in self.lengths.iter().enumerate() {
             carry.iter_mut().for_each(|v| *v = 0.0);
             for t in (0..n).rev() {
+                let at = (i * f + t) * c;
                 for k in 0..c {
-                    let (e, m, gt) = (self.e[[i, t, k]], self.m[[i, t, k]], g[[i, t, k]]);
+                    let j = at + k;
                     let (alpha, delta, r, s) = (v.alpha[k], v.delta[k], v.r[k], v.s[k]);
-                    let d = eps + m;
-                    let ln_d = d.ln();
-                    let gain = (-alpha * ln_d).exp();
-                    let a = e * gain + delta;
-                    let ar = a.powf(r);
+                    let ar = (r * ln_a[j]).exp();
                     // d out / d A = r A^(r-1)
-                    let ga = gt * r * ar / a;
-                    acc[k][0] += (ga * (-e * gain * ln_d)) as f64;
-                    acc[k][1] += (gt * r * (ar / a - delta_r[k] / delta)) as f64;
-                    acc[k][2] += (gt * (ar * a.ln() - delta_r[k] * ln_delta[k])) as f64;
-                    let gm = ga * (-alpha * e * gain / d) + carry[k];
+                    let ga = g[j] * r * ar / a[j];
+                    let acc_k = &mut acc[k];
+                    acc_k[0] += (ga * (-e[j] * gain[j] * ln_d[j])) as f64;
+                    acc_k[1] += (g[j] * r * (ar / a[j] - delta_r[k] / delta)) as f64;
+                    acc_k[2] += (g[j] * (ar * ln_a[j] - delta_r[k] * ln_delta[k])) as f64;
+                    let gm = ga * (-alpha * e[j] * gain[j] / (self.eps + m[j])) + carry[k];
                     if t >= 1 {
-                        dx[[i, t, k]] = ga * gain + s * gm;
-                        acc[k][3] += (gm * (e - self.m[[i, t - 1, k]])) as f64;
+                        d[j] = ga * gain[j] + s * gm;
+                        acc_k[3] += (gm * (e[j] - m[j - c])) as f64;
                         carry[k] = (1.0 - s) * gm;
                     } else {
-                        dx[[i, t, k]] = ga * gain + gm;
+                        d[j] = ga * gain[j] + gm;
                     }
                 }
             }
