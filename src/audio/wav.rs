@@ -77,8 +77,11 @@ pub(crate) fn decode(
     file_len: u64,
     select: ChannelSelect,
 ) -> Result<Decoded, AudioErrorKind> {
+    // Small files are read whole in one system call; the buffer never
+    // exceeds a block (large allocations would go through mmap per file).
+    let capacity = usize::try_from(file_len).map_or(BLOCK_BYTES, |n| n.min(BLOCK_BYTES));
     let mut tap = HeaderTap {
-        inner: BufReader::with_capacity(BLOCK_BYTES, file),
+        inner: BufReader::with_capacity(capacity, file),
         pos: 0,
         head: Vec::with_capacity(HEADER_KEEP),
     };
@@ -116,7 +119,7 @@ pub(crate) fn decode(
     let block_align = encoding.bytes() * channels;
     let total_frames = (declared / block_align as u64) as usize;
     let mut samples = Vec::with_capacity(total_frames);
-    let block_frames = (BLOCK_BYTES / block_align).max(1);
+    let block_frames = (BLOCK_BYTES / block_align).min(total_frames).max(1);
     let mut bytes = vec![0u8; block_frames * block_align];
     let mut scratch = Vec::with_capacity(block_frames * channels);
     let mut frames_done = 0u64;

@@ -24,11 +24,11 @@ use crate::frontend::Frontend;
 use crate::nn::rng_from_seed;
 use ndarray::Array2;
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 /// Name of the archive and index in ark mode.
@@ -159,18 +159,38 @@ fn compute(
     Ok((features, audio.seconds()))
 }
 
+/// This process's id, asked of the kernel once (it names temporary files).
+fn process_id() -> u32 {
+    static PID: OnceLock<u32> = OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// Outputs already under `out_dir` (relative paths), listed with one
+/// directory walk instead of one `stat` per job.
+fn existing_outputs(out_dir: &Path) -> HashSet<PathBuf> {
+    walkdir::WalkDir::new(out_dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.path().strip_prefix(out_dir).ok().map(Path::to_path_buf))
+        .collect()
+}
+
 /// Write through a temporary name in the same folder, then rename; the
 /// temporary file is removed on error. No fsync: this protects against an
 /// interrupted process, not against power loss, and fsync per file would
 /// cost more than the extraction.
+/// `size_hint` (bytes) sizes the write buffer, capped at 64 KiB.
 pub fn write_atomic(
     path: &Path,
+    size_hint: usize,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", process_id()));
     let result = (|| {
-        let mut w = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+        let capacity = size_hint.clamp(64, 1 << 16);
+        let mut w = BufWriter::with_capacity(capacity, File::create(&tmp)?);
         write(&mut w)?;
         w.into_inner().map_err(|e| e.into_error())?;
         fs::rename(&tmp, path)
@@ -255,14 +275,20 @@ fn run_npy(
     for f in &folders {
         fs::create_dir_all(f).map_err(io_err(f))?;
     }
+    let existing = if cfg.force {
+        HashSet::new()
+    } else {
+        existing_outputs(&cfg.out_dir)
+    };
     let one = |job: &Job| -> (PathBuf, FileResult) {
         let out = cfg.out_dir.join(&job.rel_out);
-        let result = if !cfg.force && out.exists() {
+        let result = if existing.contains(&job.rel_out) {
             FileResult::Skipped
         } else {
             match compute(job, cfg, cache) {
                 Ok((features, seconds)) => {
-                    match write_atomic(&out, |w| npy::write(w, features.view())) {
+                    let size = 128 + 4 * features.len();
+                    match write_atomic(&out, size, |w| npy::write(w, features.view())) {
                         Ok(()) => FileResult::Extracted {
                             frames: features.nrows(),
                             dims: features.ncols(),
@@ -306,9 +332,7 @@ fn run_ark(
         .iter()
         .filter_map(|l| ark::parse_scp_line(l).map(|(k, _, _)| k.to_string()))
         .collect();
-    let tmp_ark = cfg
-        .out_dir
-        .join(format!(".{ARK_NAME}.tmp{}", std::process::id()));
+    let tmp_ark = cfg.out_dir.join(format!(".{ARK_NAME}.tmp{}", process_id()));
     let target = if appending { &ark_path } else { &tmp_ark };
     let file = if appending {
         fs::OpenOptions::new().append(true).open(target)
@@ -356,7 +380,7 @@ fn run_ark(
         fs::rename(&tmp_ark, &ark_path).map_err(io_err(&ark_path))?;
     }
     scp_lines.sort();
-    write_atomic(&scp_path, |w| {
+    write_atomic(&scp_path, 1 << 16, |w| {
         scp_lines.iter().try_for_each(|l| w.write_all(l.as_bytes()))
     })
     .map_err(io_err(&scp_path))?;
@@ -409,7 +433,7 @@ fn write_manifest(out_dir: &Path, results: &[(PathBuf, FileResult)]) -> Result<(
         })
         .collect();
     let text = manifest::render(&rows);
-    write_atomic(&path, |w| w.write_all(text.as_bytes())).map_err(io_err(&path))
+    write_atomic(&path, text.len(), |w| w.write_all(text.as_bytes())).map_err(io_err(&path))
 }
 
 #[cfg(test)]
