@@ -18,7 +18,13 @@ impl Compressor {
     /// From validated options.
     pub fn new(o: &CompressOptions) -> Self {
         let ref_db = 10.0 * o.db_ref.abs().max(o.db_amin).log10();
-        Compressor { kind: o.kind, log_floor: o.log_floor, amin: o.db_amin, ref_db, top_db: o.top_db }
+        Compressor {
+            kind: o.kind,
+            log_floor: o.log_floor,
+            amin: o.db_amin,
+            ref_db,
+            top_db: o.top_db,
+        }
     }
 
     /// Whether [`Compressor::finish`] needs the whole utterance (dB with
@@ -79,14 +85,22 @@ mod tests {
 
     #[test]
     fn db_matches_power_to_db() {
-        let o = CompressOptions { kind: Compression::Db, db_ref: 10.0, top_db: Some(30.0), ..Default::default() };
+        let o = CompressOptions {
+            kind: Compression::Db,
+            db_ref: 10.0,
+            top_db: Some(30.0),
+            ..Default::default()
+        };
         let c = Compressor::new(&o);
         assert!(c.needs_utterance());
         // power_to_db([1e3, 1, 1e-20], ref=10, top_db=30) = [20, -10, -10]
         let mut x = [1e3, 1.0, 1e-20];
         c.apply(&mut x);
         assert!((x[0] - 20.0).abs() < 1e-5 && (x[1] + 10.0).abs() < 1e-5);
-        assert!((x[2] + 110.0).abs() < 1e-4, "amin 1e-10 floors to -100 dB, minus ref 10 dB");
+        assert!(
+            (x[2] + 110.0).abs() < 1e-4,
+            "amin 1e-10 floors to -100 dB, minus ref 10 dB"
+        );
         c.finish(&mut x);
         assert!((x[2] + 10.0).abs() < 1e-5, "clipped to max - top_db");
     }

@@ -15,8 +15,9 @@ use super::options::{DctOptions, LifterStyle};
 pub struct Dct {
     num_ceps: usize,
     num_in: usize,
-    /// Row-major `(num_ceps, num_in)`.
-    matrix: Vec<f32>,
+    /// Column-major: `(num_in, num_ceps)` row-major, so applying it is a
+    /// sum of scaled columns (independent lanes, vectorisable).
+    columns: Vec<f32>,
 }
 
 /// The lifter coefficients `l_i`, `i = 0..num_ceps`.
@@ -27,7 +28,13 @@ pub fn lifter_coeffs(o: &DctOptions) -> Vec<f64> {
         LifterStyle::Librosa => 1.0,
     };
     (0..o.num_ceps)
-        .map(|i| if l == 0.0 { 1.0 } else { 1.0 + 0.5 * l * (std::f64::consts::PI * (i as f64 + shift) / l).sin() })
+        .map(|i| {
+            if l == 0.0 {
+                1.0
+            } else {
+                1.0 + 0.5 * l * (std::f64::consts::PI * (i as f64 + shift) / l).sin()
+            }
+        })
         .collect()
 }
 
@@ -37,15 +44,23 @@ impl Dct {
     pub fn new(o: &DctOptions, num_in: usize) -> Self {
         let lift = lifter_coeffs(o);
         let n = num_in as f64;
-        let mut matrix = Vec::with_capacity(o.num_ceps * num_in);
-        for (i, l) in lift.iter().enumerate() {
-            let s = if i == 0 { (1.0 / n).sqrt() } else { (2.0 / n).sqrt() };
-            for j in 0..num_in {
+        let mut columns = Vec::with_capacity(o.num_ceps * num_in);
+        for j in 0..num_in {
+            for (i, l) in lift.iter().enumerate() {
+                let s = if i == 0 {
+                    (1.0 / n).sqrt()
+                } else {
+                    (2.0 / n).sqrt()
+                };
                 let c = (std::f64::consts::PI / n * (j as f64 + 0.5) * i as f64).cos();
-                matrix.push((s * l * c) as f32);
+                columns.push((s * l * c) as f32);
             }
         }
-        Dct { num_ceps: o.num_ceps, num_in, matrix }
+        Dct {
+            num_ceps: o.num_ceps,
+            num_in,
+            columns,
+        }
     }
 
     /// `out = M x`.
@@ -53,14 +68,22 @@ impl Dct {
     /// # Shapes
     /// `x: (num_in,)` -> `out: (num_ceps,)`
     pub fn apply(&self, x: &[f32], out: &mut [f32]) {
-        for (o, row) in out.iter_mut().zip(self.matrix.chunks_exact(self.num_in)) {
-            *o = row.iter().zip(x).map(|(a, b)| a * b).sum();
+        let out = &mut out[..self.num_ceps];
+        out.fill(0.0);
+        for (col, &xj) in self.columns.chunks_exact(self.num_ceps).zip(x) {
+            for (o, &m) in out.iter_mut().zip(col) {
+                *o += m * xj;
+            }
         }
     }
 
     /// The matrix as `(num_ceps, num_in)`.
     pub fn matrix(&self) -> Array2<f32> {
-        Array2::from_shape_vec((self.num_ceps, self.num_in), self.matrix.clone()).expect("sizes match")
+        Array2::from_shape_vec((self.num_in, self.num_ceps), self.columns.clone())
+            .expect("sizes match")
+            .reversed_axes()
+            .as_standard_layout()
+            .into_owned()
     }
 }
 
@@ -69,7 +92,11 @@ mod tests {
     use super::*;
 
     fn opts(num_ceps: usize, lifter: f32, lifter_style: LifterStyle) -> DctOptions {
-        DctOptions { num_ceps, lifter, lifter_style }
+        DctOptions {
+            num_ceps,
+            lifter,
+            lifter_style,
+        }
     }
 
     #[test]
@@ -103,7 +130,12 @@ mod tests {
         assert_eq!(k[0], 1.0, "Kaldi leaves C0 alone");
         assert!((k[11] - (1.0 + 11.0 * (std::f64::consts::PI / 2.0).sin())).abs() < 1e-12);
         let l = lifter_coeffs(&opts(13, 22.0, LifterStyle::Librosa));
-        assert!((l[0] - k[1]).abs() < 1e-12, "librosa's index is shifted by one");
-        assert!(lifter_coeffs(&opts(5, 0.0, LifterStyle::Librosa)).iter().all(|&v| v == 1.0));
+        assert!(
+            (l[0] - k[1]).abs() < 1e-12,
+            "librosa's index is shifted by one"
+        );
+        assert!(lifter_coeffs(&opts(5, 0.0, LifterStyle::Librosa))
+            .iter()
+            .all(|&v| v == 1.0));
     }
 }

@@ -24,8 +24,16 @@ pub enum FrontendError {
 
 impl FrontendError {
     /// Shorthand for [`FrontendError::Invalid`].
-    pub(crate) fn invalid(field: &'static str, value: impl ToString, reason: impl Into<String>) -> Self {
-        FrontendError::Invalid { field, value: value.to_string(), reason: reason.into() }
+    pub(crate) fn invalid(
+        field: &'static str,
+        value: impl ToString,
+        reason: impl Into<String>,
+    ) -> Self {
+        FrontendError::Invalid {
+            field,
+            value: value.to_string(),
+            reason: reason.into(),
+        }
     }
 }
 

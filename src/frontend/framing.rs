@@ -7,6 +7,7 @@
 
 use rand_distr::{Distribution, StandardNormal};
 
+use super::kernels::{sum, sum_sq};
 use super::options::{Edges, FrontendOptions, Padding};
 use super::window::make_window;
 use crate::nn::Rng;
@@ -115,46 +116,57 @@ impl Framer {
 
     /// Fills `out` (length = FFT size) with processed frame `t` of `x` and
     /// returns its raw log energy when raw energy is in use (else 0).
+    /// `stage` (length >= frame length) is scratch.
     ///
     /// `x` must be non-empty and `t < num_frames(x.len())`.
-    pub fn frame(&self, x: &[f32], t: usize, out: &mut [f32], rng: &mut Rng) -> f32 {
+    pub fn frame(
+        &self,
+        x: &[f32],
+        t: usize,
+        out: &mut [f32],
+        stage: &mut [f32],
+        rng: &mut Rng,
+    ) -> f32 {
         debug_assert_eq!(out.len(), self.fft_size);
         let len = self.length;
-        let (frame, tail) = out.split_at_mut(len);
+        let stage = &mut stage[..len];
         let start = self.first_sample(t);
         let scale = self.scale;
         if start >= 0 && start as usize + len <= x.len() {
             let src = &x[start as usize..start as usize + len];
-            for (o, &s) in frame.iter_mut().zip(src) {
+            for (o, &s) in stage.iter_mut().zip(src) {
                 *o = s * scale;
             }
         } else {
-            for (k, o) in frame.iter_mut().enumerate() {
+            for (k, o) in stage.iter_mut().enumerate() {
                 *o = self.sample_at(x, start + k as i64) * scale;
             }
         }
         if self.dither != 0.0 {
-            for o in frame.iter_mut() {
+            for o in stage.iter_mut() {
                 let g: f32 = StandardNormal.sample(rng);
                 *o += self.dither * g;
             }
         }
         if self.remove_dc {
-            let mean = frame.iter().sum::<f32>() / len as f32;
-            for o in frame.iter_mut() {
+            let mean = sum(stage) / len as f32;
+            for o in stage.iter_mut() {
                 *o -= mean;
             }
         }
-        let log_energy = if self.raw_energy { log_energy(frame) } else { 0.0 };
-        if self.preemph != 0.0 {
-            let c = self.preemph;
-            for i in (1..len).rev() {
-                frame[i] -= c * frame[i - 1];
-            }
-            frame[0] -= c * frame[0];
-        }
-        for (o, &w) in frame.iter_mut().zip(&self.window) {
-            *o *= w;
+        let log_energy = if self.raw_energy {
+            log_energy(stage)
+        } else {
+            0.0
+        };
+        // Pre-emphasis and window in one pass from `stage` into `out`:
+        // y[i] = (x[i] - c x[i-1]) w[i], y[0] = (x[0] - c x[0]) w[0].
+        let (frame, tail) = out.split_at_mut(len);
+        let (c, w) = (self.preemph, &self.window);
+        frame[0] = (stage[0] - c * stage[0]) * w[0];
+        let pairs = stage[1..].iter().zip(&stage[..len - 1]);
+        for ((o, &wi), (&cur, &prev)) in frame[1..].iter_mut().zip(&w[1..]).zip(pairs) {
+            *o = (cur - c * prev) * wi;
         }
         tail.fill(0.0);
         log_energy
@@ -163,8 +175,7 @@ impl Framer {
 
 /// `ln(max(sum x^2, FLT_EPSILON))`, Kaldi's log energy of a frame.
 pub fn log_energy(frame: &[f32]) -> f32 {
-    let e: f32 = frame.iter().map(|v| v * v).sum();
-    e.max(f32::EPSILON).ln()
+    sum_sq(frame).max(f32::EPSILON).ln()
 }
 
 #[cfg(test)]
@@ -196,9 +207,17 @@ mod tests {
         o.frame.edges = Edges::Kaldi;
         assert_eq!(Framer::new(&o).num_frames(16000), 100);
         assert_eq!(Framer::new(&o).num_frames(79), 0);
-        let l = Framer::new(&FrontendOptions::preset(Preset::Librosa, Feature::Mfcc, 16000.0));
+        let l = Framer::new(&FrontendOptions::preset(
+            Preset::Librosa,
+            Feature::Mfcc,
+            16000.0,
+        ));
         assert_eq!(l.num_frames(22050), 1 + 22050 / 512);
-        assert_eq!(l.num_frames(1), 1, "librosa pads any non-empty signal to one frame");
+        assert_eq!(
+            l.num_frames(1),
+            1,
+            "librosa pads any non-empty signal to one frame"
+        );
         assert_eq!(l.num_frames(0), 0);
     }
 
@@ -208,17 +227,17 @@ mod tests {
         let mut rng = rng_from_seed(1);
         let mut out = vec![0.0; 4];
         // Kaldi snip_edges=false: frame 0 starts at 0 + 1 - 2 = -1 -> mirrors x[0].
-        Framer::new(&opts(Edges::Kaldi)).frame(&x, 0, &mut out, &mut rng);
+        Framer::new(&opts(Edges::Kaldi)).frame(&x, 0, &mut out, &mut [0.0; 8], &mut rng);
         assert_eq!(out, [1.0, 1.0, 2.0, 3.0]);
         // Centre with zeros: start = -2.
-        Framer::new(&opts(Edges::Centre)).frame(&x, 0, &mut out, &mut rng);
+        Framer::new(&opts(Edges::Centre)).frame(&x, 0, &mut out, &mut [0.0; 8], &mut rng);
         assert_eq!(out, [0.0, 0.0, 1.0, 2.0]);
         let mut o = opts(Edges::Centre);
         o.frame.padding = Padding::Reflect;
         let f = Framer::new(&o);
-        f.frame(&x, 0, &mut out, &mut rng);
+        f.frame(&x, 0, &mut out, &mut [0.0; 8], &mut rng);
         assert_eq!(out, [3.0, 2.0, 1.0, 2.0], "numpy reflect");
-        f.frame(&x, 3, &mut out, &mut rng); // start 4: 5, then 4, 3, 2
+        f.frame(&x, 3, &mut out, &mut [0.0; 8], &mut rng); // start 4: 5, then 4, 3, 2
         assert_eq!(out, [5.0, 4.0, 3.0, 2.0]);
     }
 
@@ -230,7 +249,7 @@ mod tests {
         o.frame.fft_size = Some(8);
         let x = [1.0, 3.0, 1.0, 3.0];
         let mut out = vec![9.0; 8];
-        let e = Framer::new(&o).frame(&x, 0, &mut out, &mut rng_from_seed(1));
+        let e = Framer::new(&o).frame(&x, 0, &mut out, &mut [0.0; 8], &mut rng_from_seed(1));
         // after DC removal: [-1, 1, -1, 1], energy 4
         assert!((e - 4.0f32.ln()).abs() < 1e-6);
         // pre-emphasis: x0 - .5 x0 = -0.5; 1 + 0.5 = 1.5; -1 - 0.5 = -1.5; 1.5
@@ -245,8 +264,8 @@ mod tests {
         let x = vec![0.0; 4000];
         let f = Framer::new(&o);
         let (mut a, mut b) = (vec![0.0; 4096], vec![0.0; 4096]);
-        f.frame(&x, 0, &mut a, &mut rng_from_seed(3));
-        f.frame(&x, 0, &mut b, &mut rng_from_seed(3));
+        f.frame(&x, 0, &mut a, &mut vec![0.0; 4000], &mut rng_from_seed(3));
+        f.frame(&x, 0, &mut b, &mut vec![0.0; 4000], &mut rng_from_seed(3));
         assert_eq!(a, b, "same seed, same dither");
         let var = a[..4000].iter().map(|v| v * v).sum::<f32>() / 4000.0;
         // Sample variance of 4000 N(0,1) draws: std error ~0.022, so 0.1 is > 4 sigma.

@@ -13,6 +13,7 @@
 
 use ndarray::Array2;
 
+use super::kernels::dot;
 use super::options::{FrontendOptions, MelNorm, MelScale, Triangles};
 use super::FrontendError;
 
@@ -77,10 +78,18 @@ impl MelBanks {
         let low = f64::from(m.low_freq_hz);
         let high = f64::from(opts.mel_high_freq_hz());
         if m.num_bins == 0 {
-            return Err(FrontendError::invalid("mel.num_bins", 0, "must be at least 1"));
+            return Err(FrontendError::invalid(
+                "mel.num_bins",
+                0,
+                "must be at least 1",
+            ));
         }
         if !(0.0..nyquist).contains(&low) {
-            return Err(FrontendError::invalid("mel.low_freq_hz", low, format!("outside [0, Nyquist {nyquist})")));
+            return Err(FrontendError::invalid(
+                "mel.low_freq_hz",
+                low,
+                format!("outside [0, Nyquist {nyquist})"),
+            ));
         }
         if !(high > low && high <= nyquist) {
             return Err(FrontendError::invalid(
@@ -91,7 +100,11 @@ impl MelBanks {
         }
         let fft_size = opts.fft_size();
         let num_fft_bins = fft_size / 2 + 1;
-        let considered = if m.include_nyquist { num_fft_bins } else { fft_size / 2 };
+        let considered = if m.include_nyquist {
+            num_fft_bins
+        } else {
+            fft_size / 2
+        };
         let bin_hz = rate / fft_size as f64;
         let (mel_low, mel_high) = (hz_to_mel(low, m.scale), hz_to_mel(high, m.scale));
         let delta = (mel_high - mel_low) / (m.num_bins + 1) as f64;
@@ -132,7 +145,9 @@ impl MelBanks {
                     let start = *first.get_or_insert(i);
                     // Fill any interior zero so the band stays contiguous.
                     let have = banks.weights.len() - banks.offsets[b];
-                    banks.weights.extend(std::iter::repeat_n(0.0, i - start - have));
+                    banks
+                        .weights
+                        .extend(std::iter::repeat_n(0.0, i - start - have));
                     banks.weights.push((w * area) as f32);
                 }
             }
@@ -162,7 +177,10 @@ impl MelBanks {
 
     /// Filter `m` as (first FFT bin, weights).
     pub fn band(&self, m: usize) -> (usize, &[f32]) {
-        (self.starts[m], &self.weights[self.offsets[m]..self.offsets[m + 1]])
+        (
+            self.starts[m],
+            &self.weights[self.offsets[m]..self.offsets[m + 1]],
+        )
     }
 
     /// Centre frequency of each filter in Hz.
@@ -194,20 +212,6 @@ impl MelBanks {
         }
         d
     }
-}
-
-/// Dot product with four accumulators (lets the compiler vectorise).
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0.0f32; 4];
-    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
-    let (ra, rb) = (ca.remainder(), cb.remainder());
-    for (x, y) in ca.zip(cb) {
-        for j in 0..4 {
-            acc[j] += x[j] * y[j];
-        }
-    }
-    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
-    (acc[0] + acc[1]) + (acc[2] + acc[3]) + tail
 }
 
 #[cfg(test)]
@@ -249,7 +253,11 @@ mod tests {
             for m in 0..banks.num_bins() {
                 let want: f64 = (0..n).map(|k| d[[m, k]] as f64 * spec[k] as f64).sum();
                 // f32 sums of < 100 positive terms: relative error < 1e-5.
-                assert!((out[m] as f64 - want).abs() <= 1e-5 * want.abs(), "{m}: {} vs {want}", out[m]);
+                assert!(
+                    (out[m] as f64 - want).abs() <= 1e-5 * want.abs(),
+                    "{m}: {} vs {want}",
+                    out[m]
+                );
             }
         }
     }
@@ -259,13 +267,23 @@ mod tests {
         let banks = MelBanks::new(&kaldi16()).unwrap();
         let d = banks.dense();
         assert_eq!(d.dim(), (23, 257));
-        assert!(d.column(256).iter().all(|&v| v == 0.0), "Nyquist bin unused");
+        assert!(
+            d.column(256).iter().all(|&v| v == 0.0),
+            "Nyquist bin unused"
+        );
         assert!(d.iter().all(|&v| (0.0..=1.0).contains(&v)));
         for m in 0..23 {
             let row = d.row(m);
-            let peak = row.iter().enumerate().fold((0, 0.0f32), |a, (i, &v)| if v > a.1 { (i, v) } else { a }).0;
+            let peak = row
+                .iter()
+                .enumerate()
+                .fold((0, 0.0f32), |a, (i, &v)| if v > a.1 { (i, v) } else { a })
+                .0;
             let centre_bin = banks.centres_hz()[m] / (16000.0 / 512.0);
-            assert!((peak as f64 - centre_bin).abs() <= 1.0, "filter {m}: peak {peak} centre {centre_bin}");
+            assert!(
+                (peak as f64 - centre_bin).abs() <= 1.0,
+                "filter {m}: peak {peak} centre {centre_bin}"
+            );
         }
         // First filter starts above 20 Hz: bin 1 = 31.25 Hz.
         assert!(banks.band(0).0 >= 1);
@@ -293,9 +311,15 @@ mod tests {
         assert!(e.starts_with("mel.num_bins (200)"), "{e}");
         let mut o = kaldi16();
         o.mel.high_freq_hz = 9000.0;
-        assert!(MelBanks::new(&o).unwrap_err().to_string().starts_with("mel.high_freq_hz (9000)"));
+        assert!(MelBanks::new(&o)
+            .unwrap_err()
+            .to_string()
+            .starts_with("mel.high_freq_hz (9000)"));
         let mut o = kaldi16();
         o.mel.low_freq_hz = 8000.0;
-        assert!(MelBanks::new(&o).unwrap_err().to_string().starts_with("mel.low_freq_hz (8000)"));
+        assert!(MelBanks::new(&o)
+            .unwrap_err()
+            .to_string()
+            .starts_with("mel.low_freq_hz (8000)"));
     }
 }

@@ -81,6 +81,7 @@ pub mod compress;
 pub mod dct;
 mod error;
 pub mod framing;
+mod kernels;
 pub mod mel;
 pub mod options;
 pub mod pipeline;
@@ -91,8 +92,8 @@ pub mod window;
 
 pub use error::FrontendError;
 pub use options::{
-    Cmvn, CompressOptions, Compression, DctOptions, Edges, EnergyOptions, Feature, FrameOptions, FrontendOptions,
-    LifterStyle, MelNorm, MelOptions, MelScale, Padding, PostOptions, Preset, SpectrumKind, SpectrumOptions, Triangles,
-    WindowKind, WindowOptions,
+    Cmvn, CompressOptions, Compression, DctOptions, Edges, EnergyOptions, Feature, FrameOptions,
+    FrontendOptions, LifterStyle, MelNorm, MelOptions, MelScale, Padding, PostOptions, Preset,
+    SpectrumKind, SpectrumOptions, Triangles, WindowKind, WindowOptions,
 };
 pub use pipeline::Frontend;

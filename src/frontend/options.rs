@@ -148,7 +148,11 @@ pub struct WindowOptions {
 
 impl Default for WindowOptions {
     fn default() -> Self {
-        WindowOptions { kind: WindowKind::Povey, periodic: false, blackman_coeff: 0.42 }
+        WindowOptions {
+            kind: WindowKind::Povey,
+            periodic: false,
+            blackman_coeff: 0.42,
+        }
     }
 }
 
@@ -172,7 +176,9 @@ pub struct SpectrumOptions {
 
 impl Default for SpectrumOptions {
     fn default() -> Self {
-        SpectrumOptions { kind: SpectrumKind::Power }
+        SpectrumOptions {
+            kind: SpectrumKind::Power,
+        }
     }
 }
 
@@ -193,7 +199,11 @@ pub struct EnergyOptions {
 
 impl Default for EnergyOptions {
     fn default() -> Self {
-        EnergyOptions { use_energy: true, raw_energy: true, energy_floor: 0.0 }
+        EnergyOptions {
+            use_energy: true,
+            raw_energy: true,
+            energy_floor: 0.0,
+        }
     }
 }
 
@@ -329,7 +339,11 @@ pub struct DctOptions {
 
 impl Default for DctOptions {
     fn default() -> Self {
-        DctOptions { num_ceps: 13, lifter: 22.0, lifter_style: LifterStyle::Kaldi }
+        DctOptions {
+            num_ceps: 13,
+            lifter: 22.0,
+            lifter_style: LifterStyle::Kaldi,
+        }
     }
 }
 
@@ -362,7 +376,12 @@ pub struct PostOptions {
 
 impl Default for PostOptions {
     fn default() -> Self {
-        PostOptions { deltas: false, delta_order: 2, delta_window: 2, cmvn: Cmvn::None }
+        PostOptions {
+            deltas: false,
+            delta_order: 2,
+            delta_window: 2,
+            cmvn: Cmvn::None,
+        }
     }
 }
 
@@ -470,7 +489,11 @@ impl FrontendOptions {
 
     /// Width of one output row, deltas included.
     pub fn dims(&self) -> usize {
-        let blocks = if self.post.deltas { self.post.delta_order + 1 } else { 1 };
+        let blocks = if self.post.deltas {
+            self.post.delta_order + 1
+        } else {
+            1
+        };
         self.static_dims() * blocks
     }
 
@@ -481,13 +504,17 @@ impl FrontendOptions {
     /// [`FrontendError::Config`] naming the unknown key or the badly typed
     /// value; `self` is left unchanged then.
     pub fn merge_toml(&mut self, table: &toml::Table) -> Result<(), FrontendError> {
-        let current = toml::Value::try_from(&*self).map_err(|e| FrontendError::Config(e.to_string()))?;
+        let current =
+            toml::Value::try_from(&*self).map_err(|e| FrontendError::Config(e.to_string()))?;
         let toml::Value::Table(mut base) = current else {
-            return Err(FrontendError::Config("options did not serialise to a table".into()));
+            return Err(FrontendError::Config(
+                "options did not serialise to a table".into(),
+            ));
         };
         overlay(&mut base, table, "");
-        let merged: FrontendOptions =
-            toml::Value::Table(base).try_into().map_err(|e: toml::de::Error| FrontendError::Config(e.to_string()))?;
+        let merged: FrontendOptions = toml::Value::Table(base)
+            .try_into()
+            .map_err(|e: toml::de::Error| FrontendError::Config(e.to_string()))?;
         *self = merged;
         Ok(())
     }
@@ -522,9 +549,15 @@ mod tests {
     #[test]
     fn kaldi_sizes_at_16k_and_8k() {
         let mut o = FrontendOptions::default();
-        assert_eq!((o.frame_length(), o.frame_shift(), o.fft_size()), (400, 160, 512));
+        assert_eq!(
+            (o.frame_length(), o.frame_shift(), o.fft_size()),
+            (400, 160, 512)
+        );
         o.sample_rate_hz = 8000.0;
-        assert_eq!((o.frame_length(), o.frame_shift(), o.fft_size()), (200, 80, 256));
+        assert_eq!(
+            (o.frame_length(), o.frame_shift(), o.fft_size()),
+            (200, 80, 256)
+        );
         assert_eq!(o.num_fft_bins(), 129);
         assert_eq!(o.mel_high_freq_hz(), 4000.0);
         o.mel.high_freq_hz = -400.0;
@@ -557,7 +590,10 @@ mod tests {
     #[test]
     fn merge_toml_changes_only_given_keys() {
         let mut o = FrontendOptions::default();
-        let t: toml::Table = toml::from_str("sample_rate_hz = 8000\n[mel]\nnum_bins = 40\n[compress]\ntop_db = 60.0\n").unwrap();
+        let t: toml::Table = toml::from_str(
+            "sample_rate_hz = 8000\n[mel]\nnum_bins = 40\n[compress]\ntop_db = 60.0\n",
+        )
+        .unwrap();
         o.merge_toml(&t).unwrap();
         assert_eq!(o.sample_rate_hz, 8000.0);
         assert_eq!(o.mel.num_bins, 40);
@@ -585,6 +621,10 @@ mod tests {
         let t: toml::Table = toml::from_str("[window]\nkind = \"triangle\"\n").unwrap();
         let err = o.merge_toml(&t).unwrap_err().to_string();
         assert!(err.contains("triangle"), "{err}");
-        assert_eq!(o, FrontendOptions::default(), "failed merge leaves options unchanged");
+        assert_eq!(
+            o,
+            FrontendOptions::default(),
+            "failed merge leaves options unchanged"
+        );
     }
 }

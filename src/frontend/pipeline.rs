@@ -35,6 +35,7 @@ pub struct Frontend {
 
 /// Per-utterance buffers, reused by every frame.
 struct Scratch {
+    stage: Vec<f32>,
     frame: Vec<f32>,
     power: Vec<f32>,
     mel: Vec<f32>,
@@ -50,7 +51,11 @@ impl Frontend {
     pub fn new(opts: &FrontendOptions) -> Result<Frontend, FrontendError> {
         validate(opts)?;
         let uses_mel = matches!(opts.feature, Feature::Mfcc | Feature::Fbank);
-        let mel = if uses_mel { Some(MelBanks::new(opts)?) } else { None };
+        let mel = if uses_mel {
+            Some(MelBanks::new(opts)?)
+        } else {
+            None
+        };
         let dct = match opts.feature {
             Feature::Mfcc => Some(Dct::new(&opts.dct, opts.mel.num_bins)),
             _ => None,
@@ -113,7 +118,12 @@ impl Frontend {
                 for (t, mut row) in out.rows_mut().into_iter().enumerate() {
                     let e = self.compressed_frame(samples, t, rng, &mut s);
                     let comp = if self.mel.is_some() { &s.mel } else { &s.power };
-                    self.assemble(comp, e, row.as_slice_mut().expect("rows of a standard array are contiguous"));
+                    self.assemble(
+                        comp,
+                        e,
+                        row.as_slice_mut()
+                            .expect("rows of a standard array are contiguous"),
+                    );
                 }
             }
         }
@@ -122,6 +132,7 @@ impl Frontend {
 
     fn scratch(&self) -> Scratch {
         Scratch {
+            stage: vec![0.0; self.opts.frame_length()],
             frame: vec![0.0; self.spectrum.fft_size()],
             power: vec![0.0; self.spectrum.num_bins()],
             mel: vec![0.0; self.mel.as_ref().map_or(0, MelBanks::num_bins)],
@@ -133,7 +144,7 @@ impl Frontend {
     /// compression, leaving the compressed values in `s.mel` (or `s.power`
     /// for a spectrogram). Returns the frame's log energy (0 when unused).
     fn compressed_frame(&self, x: &[f32], t: usize, rng: &mut Rng, s: &mut Scratch) -> f32 {
-        let mut e = self.framer.frame(x, t, &mut s.frame, rng);
+        let mut e = self.framer.frame(x, t, &mut s.frame, &mut s.stage, rng);
         let energy = &self.opts.energy;
         if energy.use_energy && !energy.raw_energy {
             e = log_energy(&s.frame);
@@ -141,7 +152,8 @@ impl Frontend {
         if let Some(floor) = self.log_energy_floor {
             e = e.max(floor);
         }
-        self.spectrum.compute(&mut s.frame, &mut s.power, &mut s.fft);
+        self.spectrum
+            .compute(&mut s.frame, &mut s.power, &mut s.fft);
         match &self.mel {
             Some(mel) => {
                 mel.apply(&s.power, &mut s.mel);
@@ -178,20 +190,38 @@ impl Frontend {
 
     /// dB with `top_db`: keep every frame's compressed values, clip them to
     /// the utterance maximum minus `top_db`, then assemble the rows.
-    fn compute_whole_utterance(&self, x: &[f32], rng: &mut Rng, s: &mut Scratch, out: &mut Array2<f32>) {
+    fn compute_whole_utterance(
+        &self,
+        x: &[f32],
+        rng: &mut Rng,
+        s: &mut Scratch,
+        out: &mut Array2<f32>,
+    ) {
         let n = out.nrows();
-        let width = if self.mel.is_some() { s.mel.len() } else { s.power.len() };
+        let width = if self.mel.is_some() {
+            s.mel.len()
+        } else {
+            s.power.len()
+        };
         let mut comp = Array2::<f32>::zeros((n, width));
         let mut energies = vec![0.0f32; n];
         for (t, e) in energies.iter_mut().enumerate() {
             *e = self.compressed_frame(x, t, rng, s);
             let src = if self.mel.is_some() { &s.mel } else { &s.power };
-            comp.row_mut(t).as_slice_mut().expect("contiguous").copy_from_slice(src);
+            comp.row_mut(t)
+                .as_slice_mut()
+                .expect("contiguous")
+                .copy_from_slice(src);
         }
-        self.compress.finish(comp.as_slice_mut().expect("standard layout"));
+        self.compress
+            .finish(comp.as_slice_mut().expect("standard layout"));
         for (t, mut row) in out.rows_mut().into_iter().enumerate() {
             let c = comp.row(t);
-            self.assemble(c.as_slice().expect("contiguous"), energies[t], row.as_slice_mut().expect("contiguous"));
+            self.assemble(
+                c.as_slice().expect("contiguous"),
+                energies[t],
+                row.as_slice_mut().expect("contiguous"),
+            );
         }
     }
 
@@ -225,26 +255,52 @@ fn non_negative(field: &'static str, v: f32) -> Result<(), FrontendError> {
     }
 }
 
+/// A derived frame size must be at least one sample; the error names the
+/// field that set it (`frame.<what>_samples` or `frame.<what>_ms`).
+fn check_samples(
+    n: usize,
+    samples: Option<usize>,
+    what: &'static str,
+    ms: f32,
+    rate: f32,
+) -> Result<(), FrontendError> {
+    if n > 0 {
+        return Ok(());
+    }
+    let (field, v) = match (samples, what) {
+        (Some(s), "frame_length") => ("frame.frame_length_samples", s.to_string()),
+        (Some(s), _) => ("frame.frame_shift_samples", s.to_string()),
+        (None, "frame_length") => ("frame.frame_length_ms", ms.to_string()),
+        (None, _) => ("frame.frame_shift_ms", ms.to_string()),
+    };
+    Err(FrontendError::invalid(
+        field,
+        v,
+        format!("gives no samples at {rate} Hz"),
+    ))
+}
+
 /// Every check that does not need a built stage (the mel bank checks its
 /// own frequencies and coverage).
 fn validate(o: &FrontendOptions) -> Result<(), FrontendError> {
     positive("sample_rate_hz", o.sample_rate_hz)?;
     positive("sample_scale", o.sample_scale)?;
     let f = &o.frame;
-    if o.frame_length() == 0 {
-        let (field, v) = match f.frame_length_samples {
-            Some(n) => ("frame.frame_length_samples", n.to_string()),
-            None => ("frame.frame_length_ms", f.frame_length_ms.to_string()),
-        };
-        return Err(FrontendError::invalid(field, v, format!("gives no samples at {} Hz", o.sample_rate_hz)));
-    }
-    if o.frame_shift() == 0 {
-        let (field, v) = match f.frame_shift_samples {
-            Some(n) => ("frame.frame_shift_samples", n.to_string()),
-            None => ("frame.frame_shift_ms", f.frame_shift_ms.to_string()),
-        };
-        return Err(FrontendError::invalid(field, v, format!("gives no samples at {} Hz", o.sample_rate_hz)));
-    }
+    let rate = o.sample_rate_hz;
+    check_samples(
+        o.frame_length(),
+        f.frame_length_samples,
+        "frame_length",
+        f.frame_length_ms,
+        rate,
+    )?;
+    check_samples(
+        o.frame_shift(),
+        f.frame_shift_samples,
+        "frame_shift",
+        f.frame_shift_ms,
+        rate,
+    )?;
     if o.fft_size() < o.frame_length() {
         return Err(FrontendError::invalid(
             "frame.fft_size",
@@ -253,14 +309,26 @@ fn validate(o: &FrontendOptions) -> Result<(), FrontendError> {
         ));
     }
     if f.edges == Edges::Centre && o.fft_size() < 2 {
-        return Err(FrontendError::invalid("frame.fft_size", o.fft_size(), "must be >= 2 for centred frames"));
+        return Err(FrontendError::invalid(
+            "frame.fft_size",
+            o.fft_size(),
+            "must be >= 2 for centred frames",
+        ));
     }
     non_negative("frame.dither", f.dither)?;
     if !(f.preemph_coeff.is_finite() && (0.0..=1.0).contains(&f.preemph_coeff)) {
-        return Err(FrontendError::invalid("frame.preemph_coeff", f.preemph_coeff, "must be in [0, 1]"));
+        return Err(FrontendError::invalid(
+            "frame.preemph_coeff",
+            f.preemph_coeff,
+            "must be in [0, 1]",
+        ));
     }
     if !o.window.blackman_coeff.is_finite() {
-        return Err(FrontendError::invalid("window.blackman_coeff", o.window.blackman_coeff, "must be finite"));
+        return Err(FrontendError::invalid(
+            "window.blackman_coeff",
+            o.window.blackman_coeff,
+            "must be finite",
+        ));
     }
     non_negative("energy.energy_floor", o.energy.energy_floor)?;
     let c = &o.compress;
@@ -273,15 +341,27 @@ fn validate(o: &FrontendOptions) -> Result<(), FrontendError> {
     if o.feature == Feature::Mfcc {
         let d = &o.dct;
         if d.num_ceps == 0 {
-            return Err(FrontendError::invalid("dct.num_ceps", 0, "must be at least 1"));
+            return Err(FrontendError::invalid(
+                "dct.num_ceps",
+                0,
+                "must be at least 1",
+            ));
         }
         if d.num_ceps > o.mel.num_bins {
-            return Err(FrontendError::invalid("dct.num_ceps", d.num_ceps, format!("> mel.num_bins ({})", o.mel.num_bins)));
+            return Err(FrontendError::invalid(
+                "dct.num_ceps",
+                d.num_ceps,
+                format!("> mel.num_bins ({})", o.mel.num_bins),
+            ));
         }
         non_negative("dct.lifter", d.lifter)?;
     }
     if o.post.deltas && o.post.delta_window == 0 {
-        return Err(FrontendError::invalid("post.delta_window", 0, "must be at least 1 when deltas are on"));
+        return Err(FrontendError::invalid(
+            "post.delta_window",
+            0,
+            "must be at least 1 when deltas are on",
+        ));
     }
     Ok(())
 }

@@ -28,7 +28,10 @@ pub fn delta_scales(order: usize, window: usize) -> Vec<Vec<f32>> {
         cur.iter_mut().for_each(|v| *v /= norm);
         scales.push(cur);
     }
-    scales.into_iter().map(|v| v.into_iter().map(|x| x as f32).collect()).collect()
+    scales
+        .into_iter()
+        .map(|v| v.into_iter().map(|x| x as f32).collect())
+        .collect()
 }
 
 /// Appends deltas up to `order` with half-window `window`.
@@ -84,11 +87,18 @@ mod tests {
     fn kaldi_delta_scales() {
         let s = delta_scales(2, 2);
         assert_eq!(s[0], vec![1.0]);
-        let d1: Vec<f32> = [-2.0, -1.0, 0.0, 1.0, 2.0].iter().map(|v| v / 10.0).collect();
+        let d1: Vec<f32> = [-2.0, -1.0, 0.0, 1.0, 2.0]
+            .iter()
+            .map(|v| v / 10.0)
+            .collect();
         assert_eq!(s[1], d1);
         assert_eq!(s[2].len(), 9);
         // delta-delta of a quadratic t^2 is 2 in the interior; scales sum j^2 terms.
-        let q: f32 = s[2].iter().enumerate().map(|(i, c)| c * ((i as f32 - 4.0).powi(2))).sum();
+        let q: f32 = s[2]
+            .iter()
+            .enumerate()
+            .map(|(i, c)| c * ((i as f32 - 4.0).powi(2)))
+            .sum();
         assert!((q - 2.0).abs() < 1e-5, "{q}");
         assert!(s[2].iter().sum::<f32>().abs() < 1e-6);
     }
@@ -110,7 +120,11 @@ mod tests {
         let mut x = array![[1.0f32, 10.0], [3.0, 10.0], [5.0, 10.0]];
         cmvn(&mut x, Cmvn::MeanVar);
         assert!((x[[0, 0]] + 1.224_744_9).abs() < 1e-6);
-        assert_eq!(x.column(1).to_vec(), vec![0.0; 3], "constant column: zero, not NaN");
+        assert_eq!(
+            x.column(1).to_vec(),
+            vec![0.0; 3],
+            "constant column: zero, not NaN"
+        );
         let mut y = array![[1.0f32], [3.0]];
         cmvn(&mut y, Cmvn::Mean);
         assert_eq!(y.column(0).to_vec(), vec![-1.0, 1.0]);

@@ -39,8 +39,16 @@ impl FrontendOptions {
 }
 
 fn kaldi(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
-    let energy = EnergyOptions { use_energy: feature != Feature::Fbank, ..EnergyOptions::default() };
-    FrontendOptions { sample_rate_hz, feature, energy, ..FrontendOptions::default() }
+    let energy = EnergyOptions {
+        use_energy: feature != Feature::Fbank,
+        ..EnergyOptions::default()
+    };
+    FrontendOptions {
+        sample_rate_hz,
+        feature,
+        energy,
+        ..FrontendOptions::default()
+    }
 }
 
 fn librosa(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
@@ -64,9 +72,19 @@ fn librosa(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
             remove_dc: false,
             preemph_coeff: 0.0,
         },
-        window: WindowOptions { kind: WindowKind::Hann, periodic: true, blackman_coeff: 0.42 },
-        spectrum: SpectrumOptions { kind: SpectrumKind::Power },
-        energy: EnergyOptions { use_energy: false, raw_energy: false, energy_floor: 0.0 },
+        window: WindowOptions {
+            kind: WindowKind::Hann,
+            periodic: true,
+            blackman_coeff: 0.42,
+        },
+        spectrum: SpectrumOptions {
+            kind: SpectrumKind::Power,
+        },
+        energy: EnergyOptions {
+            use_energy: false,
+            raw_energy: false,
+            energy_floor: 0.0,
+        },
         mel: MelOptions {
             num_bins: 128,
             low_freq_hz: 0.0,
@@ -83,7 +101,11 @@ fn librosa(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
             db_amin: 1e-10,
             top_db: Some(80.0),
         },
-        dct: DctOptions { num_ceps: 20, lifter: 0.0, lifter_style: LifterStyle::Librosa },
+        dct: DctOptions {
+            num_ceps: 20,
+            lifter: 0.0,
+            lifter_style: LifterStyle::Librosa,
+        },
         post: PostOptions::default(),
     }
 }
@@ -94,20 +116,29 @@ mod tests {
 
     #[test]
     fn kaldi_mfcc_is_the_default_and_fbank_drops_energy() {
-        assert_eq!(FrontendOptions::preset(Preset::Kaldi, Feature::Mfcc, 16000.0), FrontendOptions::default());
+        assert_eq!(
+            FrontendOptions::preset(Preset::Kaldi, Feature::Mfcc, 16000.0),
+            FrontendOptions::default()
+        );
         let f = FrontendOptions::preset(Preset::Kaldi, Feature::Fbank, 8000.0);
         assert!(!f.energy.use_energy);
         assert_eq!(f.dims(), 23);
         assert_eq!(f.frame.dither, 1.0, "Kaldi's default dither");
         let s = FrontendOptions::preset(Preset::Kaldi, Feature::Spectrogram, 16000.0);
-        assert!(s.energy.use_energy, "compute-spectrogram-feats puts energy in bin 0");
+        assert!(
+            s.energy.use_energy,
+            "compute-spectrogram-feats puts energy in bin 0"
+        );
     }
 
     #[test]
     fn librosa_sizes_are_in_samples_at_any_rate() {
         for sr in [8000.0, 16000.0, 22050.0] {
             let o = FrontendOptions::preset(Preset::Librosa, Feature::Mfcc, sr);
-            assert_eq!((o.frame_length(), o.frame_shift(), o.fft_size()), (2048, 512, 2048));
+            assert_eq!(
+                (o.frame_length(), o.frame_shift(), o.fft_size()),
+                (2048, 512, 2048)
+            );
             assert_eq!(o.dims(), 20);
             assert_eq!(o.mel_high_freq_hz(), sr / 2.0);
         }

@@ -47,7 +47,10 @@ impl Spectrum {
 
     /// Buffers for [`Spectrum::compute`].
     pub fn scratch(&self) -> SpectrumScratch {
-        SpectrumScratch { spec: self.fft.make_output_vec(), scratch: self.fft.make_scratch_vec() }
+        SpectrumScratch {
+            spec: self.fft.make_output_vec(),
+            scratch: self.fft.make_scratch_vec(),
+        }
     }
 
     /// Writes the power (or magnitude) spectrum of `frame` into `out`.
@@ -110,7 +113,10 @@ mod tests {
             let scale = want.iter().cloned().fold(0.0, f64::max);
             for (k, (a, b)) in out.iter().zip(&want).enumerate() {
                 // f32 FFT round-off ~ eps * log2(n) * sum|x|^2; 1e-5 of the peak is ample.
-                assert!((*a as f64 - b).abs() <= 1e-5 * scale, "n={n} k={k}: {a} vs {b}");
+                assert!(
+                    (*a as f64 - b).abs() <= 1e-5 * scale,
+                    "n={n} k={k}: {a} vs {b}"
+                );
             }
         }
     }
@@ -118,7 +124,10 @@ mod tests {
     #[test]
     fn magnitude_is_sqrt_of_power() {
         let x: Vec<f32> = (0..64).map(|i| ((i * 7) % 5) as f32 - 2.0).collect();
-        let (p, m) = (Spectrum::new(64, SpectrumKind::Power), Spectrum::new(64, SpectrumKind::Magnitude));
+        let (p, m) = (
+            Spectrum::new(64, SpectrumKind::Power),
+            Spectrum::new(64, SpectrumKind::Magnitude),
+        );
         let (mut op, mut om) = (vec![0.0; 33], vec![0.0; 33]);
         p.compute(&mut x.clone(), &mut op, &mut p.scratch());
         m.compute(&mut x.clone(), &mut om, &mut m.scratch());
