@@ -145,12 +145,11 @@ impl FrontendCache<'_> {
     }
 }
 
+/// Features and seconds of audio of one file, or the reason it failed.
+type Computed = Result<(Array2<f32>, f64), String>;
+
 /// Features of one file, or the reason it failed.
-fn compute(
-    job: &Job,
-    cfg: &ExtractConfig,
-    cache: &FrontendCache<'_>,
-) -> Result<(Array2<f32>, f64), String> {
+fn compute(job: &Job, cfg: &ExtractConfig, cache: &FrontendCache<'_>) -> Computed {
     let audio = audio::load(&job.input, &cfg.decode).map_err(|e| e.kind.to_string())?;
     let fe = cache.get(audio.sample_rate_hz);
     let fe = fe.as_ref().as_ref().map_err(Clone::clone)?;
@@ -344,7 +343,7 @@ fn run_ark(
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut results = Vec::with_capacity(jobs.len());
     for block in jobs.chunks(ARK_BLOCK) {
-        let computed: Vec<Option<Result<(Array2<f32>, f64), String>>> = pool.install(|| {
+        let computed: Vec<Option<Computed>> = pool.install(|| {
             block
                 .par_iter()
                 .map(|job| {
