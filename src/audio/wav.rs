@@ -77,8 +77,11 @@ pub(crate) fn decode(
     file_len: u64,
     select: ChannelSelect,
 ) -> Result<Decoded, AudioErrorKind> {
+    // Small files are read whole in one system call; the buffer never
+    // exceeds a block (large allocations would go through mmap per file).
+    let capacity = usize::try_from(file_len).map_or(BLOCK_BYTES, |n| n.min(BLOCK_BYTES));
     let mut tap = HeaderTap {
-        inner: BufReader::with_capacity(BLOCK_BYTES, file),
+        inner: BufReader::with_capacity(capacity, file),
         pos: 0,
         head: Vec::with_capacity(HEADER_KEEP),
     };
@@ -116,19 +119,33 @@ pub(crate) fn decode(
     let block_align = encoding.bytes() * channels;
     let total_frames = (declared / block_align as u64) as usize;
     let mut samples = Vec::with_capacity(total_frames);
-    let block_frames = (BLOCK_BYTES / block_align).max(1);
+    let block_frames = (BLOCK_BYTES / block_align).min(total_frames).max(1);
     let mut bytes = vec![0u8; block_frames * block_align];
-    let mut scratch = Vec::with_capacity(block_frames * channels);
+    let mut scratch = Vec::with_capacity(if channels == 1 {
+        0
+    } else {
+        block_frames * channels
+    });
     let mut frames_done = 0u64;
     let mut remaining = declared as usize;
     while remaining > 0 {
         let n = remaining.min(bytes.len());
         read_block(&mut reader, &mut bytes[..n], declared, available)?;
-        convert(encoding, &bytes[..n], &mut scratch);
-        if encoding == Encoding::F32 {
-            check_finite(&scratch, channels, frames_done)?;
+        if channels == 1 {
+            // Mono: convert straight into the output, no intermediate copy.
+            let start = samples.len();
+            convert(encoding, &bytes[..n], &mut samples);
+            if encoding == Encoding::F32 {
+                check_finite(&samples[start..], 1, frames_done)?;
+            }
+        } else {
+            scratch.clear();
+            convert(encoding, &bytes[..n], &mut scratch);
+            if encoding == Encoding::F32 {
+                check_finite(&scratch, channels, frames_done)?;
+            }
+            downmix(&scratch, channels, select, &mut samples);
         }
-        downmix(&scratch, channels, select, &mut samples);
         frames_done += (n / block_align) as u64;
         remaining -= n;
     }
@@ -173,12 +190,11 @@ fn encoding_of(spec: hound::WavSpec, container_bytes: usize) -> Result<Encoding,
     }
 }
 
-/// Convert one block of little-endian samples to f32, replacing `out`.
+/// Convert one block of little-endian samples to f32, appended to `out`.
 ///
 /// # Shapes
-/// `(n * bytes,)` -> `(n,)`, still interleaved.
+/// `(n * bytes,)` -> `(n,)` appended, still interleaved.
 fn convert(encoding: Encoding, bytes: &[u8], out: &mut Vec<f32>) {
-    out.clear();
     match encoding {
         Encoding::U8 => out.extend(bytes.iter().map(|&b| (f32::from(b) - 128.0) / 128.0)),
         Encoding::I16 => out.extend(

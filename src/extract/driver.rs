@@ -24,11 +24,11 @@ use crate::frontend::Frontend;
 use crate::nn::rng_from_seed;
 use ndarray::Array2;
 use rayon::prelude::*;
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
 /// Name of the archive and index in ark mode.
@@ -145,12 +145,11 @@ impl FrontendCache<'_> {
     }
 }
 
+/// Features and seconds of audio of one file, or the reason it failed.
+type Computed = Result<(Array2<f32>, f64), String>;
+
 /// Features of one file, or the reason it failed.
-fn compute(
-    job: &Job,
-    cfg: &ExtractConfig,
-    cache: &FrontendCache<'_>,
-) -> Result<(Array2<f32>, f64), String> {
+fn compute(job: &Job, cfg: &ExtractConfig, cache: &FrontendCache<'_>) -> Computed {
     let audio = audio::load(&job.input, &cfg.decode).map_err(|e| e.kind.to_string())?;
     let fe = cache.get(audio.sample_rate_hz);
     let fe = fe.as_ref().as_ref().map_err(Clone::clone)?;
@@ -159,18 +158,38 @@ fn compute(
     Ok((features, audio.seconds()))
 }
 
+/// This process's id, asked of the kernel once (it names temporary files).
+fn process_id() -> u32 {
+    static PID: OnceLock<u32> = OnceLock::new();
+    *PID.get_or_init(std::process::id)
+}
+
+/// Outputs already under `out_dir` (relative paths), listed with one
+/// directory walk instead of one `stat` per job.
+fn existing_outputs(out_dir: &Path) -> HashSet<PathBuf> {
+    walkdir::WalkDir::new(out_dir)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .filter_map(|e| e.path().strip_prefix(out_dir).ok().map(Path::to_path_buf))
+        .collect()
+}
+
 /// Write through a temporary name in the same folder, then rename; the
 /// temporary file is removed on error. No fsync: this protects against an
 /// interrupted process, not against power loss, and fsync per file would
 /// cost more than the extraction.
+/// `size_hint` (bytes) sizes the write buffer, capped at 64 KiB.
 pub fn write_atomic(
     path: &Path,
+    size_hint: usize,
     write: impl FnOnce(&mut BufWriter<File>) -> io::Result<()>,
 ) -> io::Result<()> {
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", process_id()));
     let result = (|| {
-        let mut w = BufWriter::with_capacity(1 << 16, File::create(&tmp)?);
+        let capacity = size_hint.clamp(64, 1 << 16);
+        let mut w = BufWriter::with_capacity(capacity, File::create(&tmp)?);
         write(&mut w)?;
         w.into_inner().map_err(|e| e.into_error())?;
         fs::rename(&tmp, path)
@@ -255,14 +274,20 @@ fn run_npy(
     for f in &folders {
         fs::create_dir_all(f).map_err(io_err(f))?;
     }
+    let existing = if cfg.force {
+        HashSet::new()
+    } else {
+        existing_outputs(&cfg.out_dir)
+    };
     let one = |job: &Job| -> (PathBuf, FileResult) {
         let out = cfg.out_dir.join(&job.rel_out);
-        let result = if !cfg.force && out.exists() {
+        let result = if existing.contains(&job.rel_out) {
             FileResult::Skipped
         } else {
             match compute(job, cfg, cache) {
                 Ok((features, seconds)) => {
-                    match write_atomic(&out, |w| npy::write(w, features.view())) {
+                    let size = 128 + 4 * features.len();
+                    match write_atomic(&out, size, |w| npy::write(w, features.view())) {
                         Ok(()) => FileResult::Extracted {
                             frames: features.nrows(),
                             dims: features.ncols(),
@@ -306,9 +331,7 @@ fn run_ark(
         .iter()
         .filter_map(|l| ark::parse_scp_line(l).map(|(k, _, _)| k.to_string()))
         .collect();
-    let tmp_ark = cfg
-        .out_dir
-        .join(format!(".{ARK_NAME}.tmp{}", std::process::id()));
+    let tmp_ark = cfg.out_dir.join(format!(".{ARK_NAME}.tmp{}", process_id()));
     let target = if appending { &ark_path } else { &tmp_ark };
     let file = if appending {
         fs::OpenOptions::new().append(true).open(target)
@@ -320,7 +343,7 @@ fn run_ark(
     let mut w = BufWriter::with_capacity(1 << 16, file);
     let mut results = Vec::with_capacity(jobs.len());
     for block in jobs.chunks(ARK_BLOCK) {
-        let computed: Vec<Option<Result<(Array2<f32>, f64), String>>> = pool.install(|| {
+        let computed: Vec<Option<Computed>> = pool.install(|| {
             block
                 .par_iter()
                 .map(|job| {
@@ -356,7 +379,7 @@ fn run_ark(
         fs::rename(&tmp_ark, &ark_path).map_err(io_err(&ark_path))?;
     }
     scp_lines.sort();
-    write_atomic(&scp_path, |w| {
+    write_atomic(&scp_path, 1 << 16, |w| {
         scp_lines.iter().try_for_each(|l| w.write_all(l.as_bytes()))
     })
     .map_err(io_err(&scp_path))?;
@@ -409,7 +432,7 @@ fn write_manifest(out_dir: &Path, results: &[(PathBuf, FileResult)]) -> Result<(
         })
         .collect();
     let text = manifest::render(&rows);
-    write_atomic(&path, |w| w.write_all(text.as_bytes())).map_err(io_err(&path))
+    write_atomic(&path, text.len(), |w| w.write_all(text.as_bytes())).map_err(io_err(&path))
 }
 
 #[cfg(test)]

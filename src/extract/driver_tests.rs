@@ -4,7 +4,7 @@
 use super::*;
 use crate::audio::wavgen;
 use crate::extract::{ExtractFlags, OutputFormat};
-use crate::frontend::{Feature, Preset};
+use crate::frontend::Preset;
 use std::sync::Mutex;
 
 fn write(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {

@@ -34,7 +34,10 @@ pub fn header_f32(rows: usize, cols: usize) -> Vec<u8> {
 
 /// Write `values` as little-endian f32, converting in cache-sized chunks.
 pub fn write_f32_le(w: &mut impl Write, values: impl IntoIterator<Item = f32>) -> io::Result<()> {
-    let mut buf = Vec::with_capacity(CHUNK_VALUES * 4);
+    let values = values.into_iter();
+    // Sized to the data when it is small: no large allocation per file.
+    let chunk = values.size_hint().0.clamp(1, CHUNK_VALUES);
+    let mut buf = Vec::with_capacity(chunk * 4);
     for v in values {
         buf.extend_from_slice(&v.to_le_bytes());
         if buf.len() == buf.capacity() {
