@@ -114,20 +114,10 @@ impl Framer {
         }
     }
 
-    /// Fills `out` (length = FFT size) with processed frame `t` of `x` and
+    /// Fills `stage[..frame length]` with frame `t` of `x` after scaling,
+    /// dither and DC removal (not yet pre-emphasised or windowed) and
     /// returns its raw log energy when raw energy is in use (else 0).
-    /// `stage` (length >= frame length) is scratch.
-    ///
-    /// `x` must be non-empty and `t < num_frames(x.len())`.
-    pub fn frame(
-        &self,
-        x: &[f32],
-        t: usize,
-        out: &mut [f32],
-        stage: &mut [f32],
-        rng: &mut Rng,
-    ) -> f32 {
-        debug_assert_eq!(out.len(), self.fft_size);
+    fn prepare(&self, x: &[f32], t: usize, stage: &mut [f32], rng: &mut Rng) -> f32 {
         let len = self.length;
         let stage = &mut stage[..len];
         let start = self.first_sample(t);
@@ -154,11 +144,30 @@ impl Framer {
                 *o -= mean;
             }
         }
-        let log_energy = if self.raw_energy {
+        if self.raw_energy {
             log_energy(stage)
         } else {
             0.0
-        };
+        }
+    }
+
+    /// Fills `out` (length = FFT size) with processed frame `t` of `x` and
+    /// returns its raw log energy when raw energy is in use (else 0).
+    /// `stage` (length >= frame length) is scratch.
+    ///
+    /// `x` must be non-empty and `t < num_frames(x.len())`.
+    pub fn frame(
+        &self,
+        x: &[f32],
+        t: usize,
+        out: &mut [f32],
+        stage: &mut [f32],
+        rng: &mut Rng,
+    ) -> f32 {
+        debug_assert_eq!(out.len(), self.fft_size);
+        let len = self.length;
+        let log_energy = self.prepare(x, t, stage, rng);
+        let stage = &stage[..len];
         // Pre-emphasis and window in one pass from `stage` into `out`:
         // y[i] = (x[i] - c x[i-1]) w[i], y[0] = (x[0] - c x[0]) w[0].
         let (frame, tail) = out.split_at_mut(len);
@@ -170,6 +179,19 @@ impl Framer {
         }
         tail.fill(0.0);
         log_energy
+    }
+
+    /// Frame `t` pre-emphasised but not windowed nor padded, into `out`
+    /// (length = frame length): the input of the layer form, whose DFT
+    /// basis holds the window. Returns the raw log energy (or 0).
+    pub fn unwindowed(&self, x: &[f32], t: usize, out: &mut [f32], rng: &mut Rng) -> f32 {
+        let e = self.prepare(x, t, out, rng);
+        let c = self.preemph;
+        for i in (1..self.length).rev() {
+            out[i] -= c * out[i - 1];
+        }
+        out[0] -= c * out[0];
+        e
     }
 }
 

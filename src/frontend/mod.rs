@@ -67,21 +67,25 @@
 //! bands, no full-spectrogram intermediate. Only dB with `top_db` keeps the
 //! (frames, mel) rows until the utterance maximum is known.
 //!
-//! # Layer form (follow-up)
-//! ARCHITECTURE.md wants each stage to also be an `nn::Layer` on
-//! `(batch, frames, bins)` tensors so a later issue can make it trainable.
-//! The fixed matrices are already exposed for that: [`Frontend::window`]
-//! (with the DFT it gives the windowed cos/sin basis of a per-frame linear
-//! layer, `(fft_size/2+1) * 2` rows), [`mel::MelBanks::dense`]
-//! `(num_bins, fft_bins)`, [`dct::Dct::matrix`] `(num_ceps, num_bins)`; each
-//! would be held as a frozen `nn::Param` (`Param::frozen`), with
-//! compression as an elementwise layer. See the layer module if present.
+//! # Layer form
+//! ARCHITECTURE.md wants every stage to be an `nn::Layer` so a later issue
+//! can make it trainable. [`layers`] gives window+DFT power, mel,
+//! compression and DCT that form on `(batch, frames, bins)` tensors, with
+//! their fixed matrices as frozen `nn::Param`s (gradient-checked frozen and
+//! flipped to trainable). Their input is [`Frontend::frames`], the frozen,
+//! cacheable prefix (framing, dither, DC removal, pre-emphasis);
+//! [`layers::layer_stack`] builds the chain for a front end and is tested
+//! equal to [`Frontend::compute`] (to 4e-5) when the log-energy column,
+//! `top_db`, deltas and CMVN are off. The fast path stays the one used for
+//! extraction: the dense DFT basis costs `2K x L` multiply-adds per frame
+//! against the FFT's `O(N log N)`.
 
 pub mod compress;
 pub mod dct;
 mod error;
 pub mod framing;
 mod kernels;
+pub mod layers;
 pub mod mel;
 pub mod options;
 pub mod pipeline;

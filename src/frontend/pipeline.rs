@@ -130,6 +130,26 @@ impl Frontend {
         self.post(out)
     }
 
+    /// The frozen prefix of the layer form: frames after scaling, dither,
+    /// DC removal and pre-emphasis, before the window (which the layer
+    /// form's DFT basis holds), plus each frame's raw log energy (0 when
+    /// raw energy is off).
+    ///
+    /// # Shapes
+    /// `samples: (n,)` -> `((num_frames(n), frame_length), (num_frames(n),))`
+    pub fn frames(&self, samples: &[f32], rng: &mut Rng) -> (Array2<f32>, Vec<f32>) {
+        let n = self.num_frames(samples.len());
+        let mut out = Array2::zeros((n, self.opts.frame_length()));
+        let mut energies = vec![0.0; n];
+        for (t, mut row) in out.rows_mut().into_iter().enumerate() {
+            let row = row
+                .as_slice_mut()
+                .expect("rows of a standard array are contiguous");
+            energies[t] = self.framer.unwindowed(samples, t, row, rng);
+        }
+        (out, energies)
+    }
+
     fn scratch(&self) -> Scratch {
         Scratch {
             stage: vec![0.0; self.opts.frame_length()],
