@@ -45,6 +45,40 @@ pub fn sum_sq(a: &[f32]) -> f32 {
     dot(a, a)
 }
 
+/// `dst_i = src_i * scale`, returning `sum_i dst_i` (one pass).
+pub fn scale_into(src: &[f32], scale: f32, dst: &mut [f32]) -> f32 {
+    debug_assert_eq!(src.len(), dst.len());
+    let mut acc = [0.0f32; LANES];
+    let mut d = dst.chunks_exact_mut(LANES);
+    let s = src.chunks_exact(LANES);
+    let (sr, mut tail) = (s.remainder(), 0.0f32);
+    for (o, x) in (&mut d).zip(s) {
+        for j in 0..LANES {
+            o[j] = x[j] * scale;
+            acc[j] += o[j];
+        }
+    }
+    for (o, &x) in d.into_remainder().iter_mut().zip(sr) {
+        *o = x * scale;
+        tail += *o;
+    }
+    reduce(acc) + tail
+}
+
+/// `sum_i (a_i - m)^2`.
+pub fn sum_sq_centred(a: &[f32], m: f32) -> f32 {
+    let mut acc = [0.0f32; LANES];
+    let c = a.chunks_exact(LANES);
+    let tail: f32 = c.remainder().iter().map(|&x| (x - m) * (x - m)).sum();
+    for x in c {
+        for j in 0..LANES {
+            let d = x[j] - m;
+            acc[j] += d * d;
+        }
+    }
+    reduce(acc) + tail
+}
+
 fn reduce(acc: [f32; LANES]) -> f32 {
     ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]))
 }
@@ -63,6 +97,15 @@ mod tests {
             // Reassociated f32 sums of <= 400 O(1) terms: within 1e-4.
             assert!((dot(&a, &b) as f64 - d).abs() < 1e-4, "dot n={n}");
             assert!((sum(&a) as f64 - s).abs() < 1e-4, "sum n={n}");
+            let mut scaled = vec![0.0; n];
+            let t = scale_into(&a, 2.0, &mut scaled);
+            assert!((t as f64 - 2.0 * s).abs() < 2e-4, "scale_into n={n}");
+            assert!(scaled.iter().zip(&a).all(|(y, x)| *y == 2.0 * x));
+            let c: f64 = a.iter().map(|&x| (x as f64 - 0.5).powi(2)).sum();
+            assert!(
+                (sum_sq_centred(&a, 0.5) as f64 - c).abs() < 1e-4,
+                "centred n={n}"
+            );
             assert!(sum_sq(&a) >= 0.0);
         }
     }
