@@ -75,6 +75,7 @@ impl Dct {
     ///
     /// # Shapes
     /// `x: (num_in,)` -> `out: (num_ceps,)`
+    #[inline(always)]
     pub fn apply(&self, x: &[f32], out: &mut [f32]) {
         for (b, out_block) in out[..self.num_ceps].chunks_mut(BLOCK).enumerate() {
             let mut acc = [0.0f32; BLOCK];

@@ -71,6 +71,7 @@ impl Framer {
     }
 
     /// Index in the signal of the first sample of frame `t` (may be negative).
+    #[inline(always)]
     fn first_sample(&self, t: usize) -> i64 {
         let (t, shift, len) = (t as i64, self.shift as i64, self.length as i64);
         match self.edges {
@@ -119,6 +120,7 @@ impl Framer {
     /// the raw log energy of the DC-free frame when raw energy is in use
     /// (else 0). The mean is not subtracted here: [`Framer::frame`] folds it
     /// into the pre-emphasis pass, saving a read-write pass.
+    #[inline(always)]
     fn prepare(&self, x: &[f32], t: usize, stage: &mut [f32], rng: &mut Rng) -> (f32, f32) {
         let len = self.length;
         let stage = &mut stage[..len];
@@ -159,6 +161,7 @@ impl Framer {
     /// `stage` (length >= frame length) is scratch.
     ///
     /// `x` must be non-empty and `t < num_frames(x.len())`.
+    #[inline(always)]
     pub fn frame(
         &self,
         x: &[f32],
