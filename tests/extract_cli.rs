@@ -526,3 +526,73 @@ fn missing_input_is_a_failed_file_not_a_crash() {
     );
     assert!(out_dir.join("a.npy").exists());
 }
+
+#[test]
+fn sample_rate_channel_and_config_flags_reach_the_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Stereo 8 kHz: left a tone, right silence.
+    let path = tmp.path().join("st.wav");
+    let spec = hound::WavSpec {
+        channels: 2,
+        sample_rate: 8000,
+        bits_per_sample: 16,
+        sample_format: hound::SampleFormat::Int,
+    };
+    let mut w = hound::WavWriter::create(&path, spec).unwrap();
+    for s in wavgen::tone_i16(8000, 8000) {
+        w.write_sample(s).unwrap();
+        w.write_sample(0i16).unwrap();
+    }
+    w.finalize().unwrap();
+    let p = path.to_str().unwrap();
+    let run_to = |name: &str, extra: &[&str]| {
+        let out = tmp.path().join(name);
+        let mut args = vec![
+            "extract",
+            p,
+            "--out",
+            out.to_str().unwrap(),
+            "--dither",
+            "0",
+        ];
+        args.extend(extra);
+        let o = speechfront(&args);
+        assert!(
+            o.status.success(),
+            "{extra:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        read_npy(&out.join("st.npy"))
+    };
+    // Own rate: 8 kHz Kaldi frames.
+    let (rows, cols, _) = run_to("own", &[]);
+    assert_eq!((rows, cols), (kaldi_frames(8000, 8000), 13));
+    // Resampled to 16 kHz: twice the samples, 16 kHz framing.
+    let (rows, _, _) = run_to("up", &["--sample-rate", "16000"]);
+    assert_eq!(rows, kaldi_frames(16_000, 16_000));
+    // The silent right channel alone: log energy at the floor, far below
+    // the tone's. C0 (energy) column compared between the two channels.
+    let (_, _, left) = run_to("left", &["--channel", "0"]);
+    let (_, _, right) = run_to("right", &["--channel", "1"]);
+    assert!(
+        left[0] > right[0] + 10.0,
+        "tone {} vs silence {}",
+        left[0],
+        right[0]
+    );
+    // A config file choosing librosa fbank; a flag overrides its feature.
+    let cfg = put(
+        tmp.path(),
+        "c.toml",
+        b"preset = \"librosa\"\n[frontend]\nfeature = \"fbank\"\n",
+    );
+    let c = cfg.to_str().unwrap();
+    let (rows, cols, _) = run_to("cfg", &["--config", c]);
+    assert_eq!(
+        (rows, cols),
+        (1 + 8000 / 512, 128),
+        "librosa melspectrogram: 128 mels"
+    );
+    let (_, cols, _) = run_to("cfg_flag", &["--config", c, "--feature", "mfcc"]);
+    assert_eq!(cols, 20, "librosa mfcc: 20 coefficients");
+}

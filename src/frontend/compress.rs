@@ -37,6 +37,7 @@ impl Compressor {
     ///
     /// # Shapes
     /// `(n,)` -> `(n,)` in place
+    #[inline(always)]
     pub fn apply(&self, x: &mut [f32]) {
         match self.kind {
             Compression::Log => {

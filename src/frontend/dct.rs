@@ -10,14 +10,20 @@ use ndarray::Array2;
 
 use super::options::{DctOptions, LifterStyle};
 
+/// Outputs computed together by [`Dct::apply`] (one AVX register).
+const BLOCK: usize = 8;
+
 /// A precomputed `(num_ceps, num_in)` DCT matrix (lifter included).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dct {
     num_ceps: usize,
     num_in: usize,
-    /// Column-major: `(num_in, num_ceps)` row-major, so applying it is a
-    /// sum of scaled columns (independent lanes, vectorisable).
+    /// Columns padded to `stride` (a multiple of [`BLOCK`]) with zeros:
+    /// `columns[j * stride + i] = M[i, j]`, so applying the matrix is a sum
+    /// of scaled columns over fixed-width blocks of outputs (independent
+    /// SIMD lanes; a plain 13-wide loop does not vectorise).
     columns: Vec<f32>,
+    stride: usize,
 }
 
 /// The lifter coefficients `l_i`, `i = 0..num_ceps`.
@@ -44,7 +50,8 @@ impl Dct {
     pub fn new(o: &DctOptions, num_in: usize) -> Self {
         let lift = lifter_coeffs(o);
         let n = num_in as f64;
-        let mut columns = Vec::with_capacity(o.num_ceps * num_in);
+        let stride = o.num_ceps.div_ceil(BLOCK) * BLOCK;
+        let mut columns = vec![0.0; stride * num_in];
         for j in 0..num_in {
             for (i, l) in lift.iter().enumerate() {
                 let s = if i == 0 {
@@ -53,13 +60,14 @@ impl Dct {
                     (2.0 / n).sqrt()
                 };
                 let c = (std::f64::consts::PI / n * (j as f64 + 0.5) * i as f64).cos();
-                columns.push((s * l * c) as f32);
+                columns[j * stride + i] = (s * l * c) as f32;
             }
         }
         Dct {
             num_ceps: o.num_ceps,
             num_in,
             columns,
+            stride,
         }
     }
 
@@ -67,23 +75,26 @@ impl Dct {
     ///
     /// # Shapes
     /// `x: (num_in,)` -> `out: (num_ceps,)`
+    #[inline(always)]
     pub fn apply(&self, x: &[f32], out: &mut [f32]) {
-        let out = &mut out[..self.num_ceps];
-        out.fill(0.0);
-        for (col, &xj) in self.columns.chunks_exact(self.num_ceps).zip(x) {
-            for (o, &m) in out.iter_mut().zip(col) {
-                *o += m * xj;
+        for (b, out_block) in out[..self.num_ceps].chunks_mut(BLOCK).enumerate() {
+            let mut acc = [0.0f32; BLOCK];
+            for (j, &xj) in x[..self.num_in].iter().enumerate() {
+                let at = j * self.stride + b * BLOCK;
+                let col: &[f32; BLOCK] = self.columns[at..at + BLOCK].try_into().expect("padded");
+                for l in 0..BLOCK {
+                    acc[l] += col[l] * xj;
+                }
             }
+            out_block.copy_from_slice(&acc[..out_block.len()]);
         }
     }
 
     /// The matrix as `(num_ceps, num_in)`.
     pub fn matrix(&self) -> Array2<f32> {
-        Array2::from_shape_vec((self.num_in, self.num_ceps), self.columns.clone())
-            .expect("sizes match")
-            .reversed_axes()
-            .as_standard_layout()
-            .into_owned()
+        Array2::from_shape_fn((self.num_ceps, self.num_in), |(i, j)| {
+            self.columns[j * self.stride + i]
+        })
     }
 }
 

@@ -7,7 +7,7 @@
 
 use rand_distr::{Distribution, StandardNormal};
 
-use super::kernels::{sum, sum_sq};
+use super::kernels::{scale_into, sum, sum_sq, sum_sq_centred};
 use super::options::{Edges, FrontendOptions, Padding};
 use super::window::make_window;
 use crate::nn::Rng;
@@ -71,6 +71,7 @@ impl Framer {
     }
 
     /// Index in the signal of the first sample of frame `t` (may be negative).
+    #[inline(always)]
     fn first_sample(&self, t: usize) -> i64 {
         let (t, shift, len) = (t as i64, self.shift as i64, self.length as i64);
         match self.edges {
@@ -114,41 +115,45 @@ impl Framer {
         }
     }
 
-    /// Fills `stage[..frame length]` with frame `t` of `x` after scaling,
-    /// dither and DC removal (not yet pre-emphasised or windowed) and
-    /// returns its raw log energy when raw energy is in use (else 0).
-    fn prepare(&self, x: &[f32], t: usize, stage: &mut [f32], rng: &mut Rng) -> f32 {
+    /// Fills `stage[..frame length]` with frame `t` of `x` after scaling and
+    /// dither. Returns the frame mean to remove (0 without DC removal) and
+    /// the raw log energy of the DC-free frame when raw energy is in use
+    /// (else 0). The mean is not subtracted here: [`Framer::frame`] folds it
+    /// into the pre-emphasis pass, saving a read-write pass.
+    #[inline(always)]
+    fn prepare(&self, x: &[f32], t: usize, stage: &mut [f32], rng: &mut Rng) -> (f32, f32) {
         let len = self.length;
         let stage = &mut stage[..len];
         let start = self.first_sample(t);
         let scale = self.scale;
-        if start >= 0 && start as usize + len <= x.len() {
+        let interior = start >= 0 && start as usize + len <= x.len();
+        let mut total = None;
+        if interior {
             let src = &x[start as usize..start as usize + len];
-            for (o, &s) in stage.iter_mut().zip(src) {
-                *o = s * scale;
-            }
+            total = Some(scale_into(src, scale, stage));
         } else {
             for (k, o) in stage.iter_mut().enumerate() {
                 *o = self.sample_at(x, start + k as i64) * scale;
             }
         }
         if self.dither != 0.0 {
+            total = None;
             for o in stage.iter_mut() {
                 let g: f32 = StandardNormal.sample(rng);
                 *o += self.dither * g;
             }
         }
-        if self.remove_dc {
-            let mean = sum(stage) / len as f32;
-            for o in stage.iter_mut() {
-                *o -= mean;
-            }
-        }
-        if self.raw_energy {
-            log_energy(stage)
+        let mean = match (self.remove_dc, total) {
+            (false, _) => 0.0,
+            (true, Some(total)) => total / len as f32,
+            (true, None) => sum(stage) / len as f32,
+        };
+        let energy = if self.raw_energy {
+            sum_sq_centred(stage, mean).max(f32::EPSILON).ln()
         } else {
             0.0
-        }
+        };
+        (mean, energy)
     }
 
     /// Fills `out` (length = FFT size) with processed frame `t` of `x` and
@@ -156,6 +161,7 @@ impl Framer {
     /// `stage` (length >= frame length) is scratch.
     ///
     /// `x` must be non-empty and `t < num_frames(x.len())`.
+    #[inline(always)]
     pub fn frame(
         &self,
         x: &[f32],
@@ -166,16 +172,19 @@ impl Framer {
     ) -> f32 {
         debug_assert_eq!(out.len(), self.fft_size);
         let len = self.length;
-        let log_energy = self.prepare(x, t, stage, rng);
+        let (mean, log_energy) = self.prepare(x, t, stage, rng);
         let stage = &stage[..len];
-        // Pre-emphasis and window in one pass from `stage` into `out`:
-        // y[i] = (x[i] - c x[i-1]) w[i], y[0] = (x[0] - c x[0]) w[0].
+        // DC removal, pre-emphasis and window in one pass from `stage` into
+        // `out`, with v = x - mean: y[i] = (v[i] - c v[i-1]) w[i],
+        // y[0] = (v[0] - c v[0]) w[0]. (Expanding to x[i] - c x[i-1] -
+        // (1 - c) mean rounds differently and moved Kaldi parity by 4e-4.)
         let (frame, tail) = out.split_at_mut(len);
         let (c, w) = (self.preemph, &self.window);
-        frame[0] = (stage[0] - c * stage[0]) * w[0];
+        let v0 = stage[0] - mean;
+        frame[0] = (v0 - c * v0) * w[0];
         let pairs = stage[1..].iter().zip(&stage[..len - 1]);
         for ((o, &wi), (&cur, &prev)) in frame[1..].iter_mut().zip(&w[1..]).zip(pairs) {
-            *o = (cur - c * prev) * wi;
+            *o = ((cur - mean) - c * (prev - mean)) * wi;
         }
         tail.fill(0.0);
         log_energy
@@ -185,7 +194,9 @@ impl Framer {
     /// (length = frame length): the input of the layer form, whose DFT
     /// basis holds the window. Returns the raw log energy (or 0).
     pub fn unwindowed(&self, x: &[f32], t: usize, out: &mut [f32], rng: &mut Rng) -> f32 {
-        let e = self.prepare(x, t, out, rng);
+        let (mean, e) = self.prepare(x, t, out, rng);
+        let out = &mut out[..self.length];
+        out.iter_mut().for_each(|v| *v -= mean);
         let c = self.preemph;
         for i in (1..self.length).rev() {
             out[i] -= c * out[i - 1];

@@ -192,6 +192,7 @@ impl MelBanks {
     ///
     /// # Shapes
     /// `spec: (num_fft_bins,)` -> `out: (num_bins,)`
+    #[inline(always)]
     pub fn apply(&self, spec: &[f32], out: &mut [f32]) {
         for (m, o) in out.iter_mut().enumerate() {
             let (start, w) = self.band(m);

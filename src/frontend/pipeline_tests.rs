@@ -251,3 +251,16 @@ fn deltas_and_cmvn_post_processing() {
         assert!(m.abs() < 1e-3, "static column {c} mean {m}");
     }
 }
+
+#[test]
+fn simd_dispatch_gives_the_portable_numbers() {
+    let x = speechy(8000, 6);
+    let f = Frontend::new(&kaldi(Feature::Mfcc)).unwrap();
+    let n = f.num_frames(x.len());
+    let mut portable = Array2::zeros((n, 13));
+    let mut s = f.scratch();
+    f.streamed_frames_body(&x, &mut rng_from_seed(SEED), &mut s, &mut portable);
+    let dispatched = f.compute(&x, &mut rng_from_seed(SEED));
+    // Same per-lane operations, no FMA: bitwise equal, whichever path ran.
+    assert_eq!(portable, dispatched);
+}

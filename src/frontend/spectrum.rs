@@ -58,6 +58,7 @@ impl Spectrum {
     ///
     /// # Shapes
     /// `frame: (fft_size,)` -> `out: (fft_size / 2 + 1,)`
+    #[inline(always)]
     pub fn compute(&self, frame: &mut [f32], out: &mut [f32], s: &mut SpectrumScratch) {
         self.fft
             .process_with_scratch(frame, &mut s.spec, &mut s.scratch)
