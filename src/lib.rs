@@ -4,6 +4,7 @@
 
 pub mod audio;
 pub mod data;
+pub mod extract;
 pub mod frontend;
 pub mod nn;
 pub mod report;

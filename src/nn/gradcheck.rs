@@ -80,19 +80,28 @@ pub struct CheckReport {
 
 fn run(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) -> ArrayD<f32> {
     let mut rng = rng_from_seed(opts.seed);
-    let mut ctx = Ctx { mode: opts.mode, rng: &mut rng, lengths: opts.lengths.clone() };
+    let mut ctx = Ctx {
+        mode: opts.mode,
+        rng: &mut rng,
+        lengths: opts.lengths.clone(),
+    };
     layer.forward(x.view(), &mut ctx)
 }
 
 fn functional(y: &ArrayD<f32>, w: &ArrayD<f32>) -> f64 {
-    y.iter().zip(w.iter()).map(|(&a, &b)| a as f64 * b as f64).sum()
+    y.iter()
+        .zip(w.iter())
+        .map(|(&a, &b)| a as f64 * b as f64)
+        .sum()
 }
 
 fn probes(n: usize, max: usize) -> Vec<usize> {
     if max == 0 || n <= max {
         return (0..n).collect();
     }
-    (0..max).map(|k| k * n / max + (k * 7919) % (n / max).max(1)).collect()
+    (0..max)
+        .map(|k| k * n / max + (k * 7919) % (n / max).max(1))
+        .collect()
 }
 
 fn close(a: f64, n: f64, opts: &CheckOptions) -> bool {
@@ -118,18 +127,28 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
     }
     let dx = layer.backward(w.view());
     assert_eq!(dx.shape(), x.shape(), "{name}: input gradient shape");
-    let analytic: Vec<ArrayD<f32>> =
-        layer.params().iter().map(|p| p.grad.mapv(|g| g - DIRT)).collect();
+    let analytic: Vec<ArrayD<f32>> = layer
+        .params()
+        .iter()
+        .map(|p| p.grad.mapv(|g| g - DIRT))
+        .collect();
     layer.zero_grad();
     for p in layer.params() {
-        assert!(p.grad.iter().all(|&g| g == 0.0), "{name}: zero_grad left {} dirty", p.name);
+        assert!(
+            p.grad.iter().all(|&g| g == 0.0),
+            "{name}: zero_grad left {} dirty",
+            p.name
+        );
     }
 
     // Input gradient by central differences.
     let mut failures = Vec::new();
     let mut worst = 0.0f64;
     for i in probes(x.len(), opts.max_probes) {
-        let x0 = x.as_slice_memory_order().map(|s| s[i]).unwrap_or_else(|| *x.iter().nth(i).unwrap());
+        let x0 = x
+            .as_slice_memory_order()
+            .map(|s| s[i])
+            .unwrap_or_else(|| *x.iter().nth(i).unwrap());
         let h = opts.step * (x0.abs() as f64).max(1.0);
         let mut xp = x.as_standard_layout().into_owned();
         xp.as_slice_mut().unwrap()[i] = (x0 as f64 + h) as f32;
@@ -144,7 +163,11 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
             failures.push(format!("input[{i}]: analytic {a:.6e}, numeric {num:.6e}"));
         }
     }
-    report.rows.push(("input".into(), worst, dx.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64))));
+    report.rows.push((
+        "input".into(),
+        worst,
+        dx.iter().fold(0.0f64, |m, v| m.max(v.abs() as f64)),
+    ));
 
     // Parameter gradients by central differences.
     let n_params = layer.params().len();
@@ -160,11 +183,20 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
         for i in probes(len, opts.max_probes) {
             let v0 = layer.params()[k].value.as_slice_memory_order().unwrap()[i];
             let h = opts.step * (v0.abs() as f64).max(1.0);
-            layer.params_mut()[k].value.as_slice_memory_order_mut().unwrap()[i] = (v0 as f64 + h) as f32;
+            layer.params_mut()[k]
+                .value
+                .as_slice_memory_order_mut()
+                .unwrap()[i] = (v0 as f64 + h) as f32;
             let lp = functional(&run(layer, x, opts), &w);
-            layer.params_mut()[k].value.as_slice_memory_order_mut().unwrap()[i] = (v0 as f64 - h) as f32;
+            layer.params_mut()[k]
+                .value
+                .as_slice_memory_order_mut()
+                .unwrap()[i] = (v0 as f64 - h) as f32;
             let lm = functional(&run(layer, x, opts), &w);
-            layer.params_mut()[k].value.as_slice_memory_order_mut().unwrap()[i] = v0;
+            layer.params_mut()[k]
+                .value
+                .as_slice_memory_order_mut()
+                .unwrap()[i] = v0;
             let hp = (v0 as f64 + h) as f32 as f64 - (v0 as f64 - h) as f32 as f64;
             let num = (lp - lm) / hp;
             let a = analytic[k].as_slice_memory_order().unwrap()[i] as f64;
@@ -173,7 +205,9 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
                 failures.push(format!("{pname}[{i}]: analytic {a:.6e}, numeric {num:.6e}"));
             }
         }
-        let scale = analytic[k].iter().fold(0.0f64, |m, v| m.max(v.abs() as f64));
+        let scale = analytic[k]
+            .iter()
+            .fold(0.0f64, |m, v| m.max(v.abs() as f64));
         report.rows.push((pname, worst, scale));
     }
     assert!(
@@ -186,7 +220,10 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
 
     let batch = x.shape().first().copied().unwrap_or(0);
     if opts.batch_consistency && batch > 1 {
-        let eval = CheckOptions { mode: Mode::Eval, ..opts.clone() };
+        let eval = CheckOptions {
+            mode: Mode::Eval,
+            ..opts.clone()
+        };
         let full = run(layer, x, &eval);
         for b in 0..batch {
             let xb = x.slice_axis(Axis(0), Slice::from(b..b + 1)).to_owned();
@@ -207,10 +244,17 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
                 }
                 _ => (yb, fb.to_owned()),
             };
-            assert_eq!(yb.shape(), fb.shape(), "{name}: item {b} alone has another shape");
+            assert_eq!(
+                yb.shape(),
+                fb.shape(),
+                "{name}: item {b} alone has another shape"
+            );
             for (u, v) in yb.iter().zip(fb.iter()) {
                 let tol = 1e-5 * (1.0 + u.abs().max(v.abs()));
-                assert!((u - v).abs() <= tol, "{name}: item {b} alone gives {u}, in the batch {v}");
+                assert!(
+                    (u - v).abs() <= tol,
+                    "{name}: item {b} alone gives {u}, in the batch {v}"
+                );
             }
         }
     }
@@ -219,11 +263,23 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
         let mut shape = x.shape().to_vec();
         shape[0] = 0;
         let empty = ArrayD::<f32>::zeros(IxDyn(&shape));
-        let opts0 = CheckOptions { lengths: opts.lengths.as_ref().map(|_| Vec::new()), ..opts.clone() };
+        let opts0 = CheckOptions {
+            lengths: opts.lengths.as_ref().map(|_| Vec::new()),
+            ..opts.clone()
+        };
         let y0 = run(layer, &empty, &opts0);
-        assert_eq!(y0.shape().first().copied(), Some(0), "{name}: empty batch gave {:?}", y0.shape());
+        assert_eq!(
+            y0.shape().first().copied(),
+            Some(0),
+            "{name}: empty batch gave {:?}",
+            y0.shape()
+        );
         let g0 = layer.backward(ArrayD::<f32>::zeros(y0.raw_dim()).view());
-        assert_eq!(g0.shape(), empty.shape(), "{name}: empty batch input gradient shape");
+        assert_eq!(
+            g0.shape(),
+            empty.shape(),
+            "{name}: empty batch input gradient shape"
+        );
         layer.zero_grad();
     }
     report

@@ -49,12 +49,20 @@ pub struct Ctx<'a> {
 impl<'a> Ctx<'a> {
     /// A training context with no length information.
     pub fn train(rng: &'a mut Rng) -> Self {
-        Ctx { mode: Mode::Train, rng, lengths: None }
+        Ctx {
+            mode: Mode::Train,
+            rng,
+            lengths: None,
+        }
     }
 
     /// An evaluation context with no length information.
     pub fn eval(rng: &'a mut Rng) -> Self {
-        Ctx { mode: Mode::Eval, rng, lengths: None }
+        Ctx {
+            mode: Mode::Eval,
+            rng,
+            lengths: None,
+        }
     }
 
     /// True in [`Mode::Train`].
@@ -84,7 +92,13 @@ impl Param {
     /// A trainable parameter with a zeroed gradient buffer.
     pub fn new(name: &str, value: ArrayD<f32>, decay: bool) -> Self {
         let grad = ArrayD::zeros(value.raw_dim());
-        Param { name: name.to_string(), value, grad, trainable: true, decay }
+        Param {
+            name: name.to_string(),
+            value,
+            grad,
+            trainable: true,
+            decay,
+        }
     }
 
     /// A frozen parameter (hand-crafted stage): listed, saved, never updated.
@@ -157,6 +171,10 @@ pub trait Layer: Send + Sync {
 
     /// Number of trainable scalars.
     fn num_trainable(&self) -> usize {
-        self.params().iter().filter(|p| p.trainable).map(|p| p.len()).sum()
+        self.params()
+            .iter()
+            .filter(|p| p.trainable)
+            .map(|p| p.len())
+            .sum()
     }
 }
