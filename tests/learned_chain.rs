@@ -21,8 +21,9 @@ use speechfront::nn::{rng_from_seed, Ctx, Layer, Rng, Sequential};
 const SEED: u64 = 70;
 
 /// The learned MFCC chain (learn flags per stage: spectrum, mel, log, dct),
-/// optionally [`FeatureNorm`], without a classifier.
-fn mfcc_front(
+/// optionally [`FeatureNorm`], then mean+std pooling over frames and one
+/// `nn::Linear` to two logits.
+fn mfcc_chain(
     learn: [bool; 4],
     random: bool,
     norm: bool,
@@ -68,22 +69,9 @@ fn mfcc_front(
         );
         front.push(norm.expect("norm"));
     }
+    front.push(StatsPool::new(1e-5));
+    front.push(Linear::new(2 * n_ceps, 2, WeightInit::HeNormal, rng));
     front
-}
-
-/// The front end, then mean+std pooling over frames and one `nn::Linear`
-/// to two logits.
-fn mfcc_chain(
-    learn: [bool; 4],
-    random: bool,
-    norm: bool,
-    frame_len: usize,
-    rng: &mut Rng,
-) -> Sequential {
-    let mut chain = mfcc_front(learn, random, norm, frame_len, rng);
-    chain.push(StatsPool::new(1e-5));
-    chain.push(Linear::new(2 * 4, 2, WeightInit::HeNormal, rng));
-    chain
 }
 
 fn rng_seed(rng: &mut Rng) -> u64 {

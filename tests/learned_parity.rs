@@ -138,23 +138,21 @@ fn assert_banks_equal(ours: &Array2<f32>, theirs: &Array2<f32>, what: &str) {
 
 #[test]
 fn parametric_bank_at_classic_init_is_the_presets_mel_matrix() {
+    type Bank = fn(usize, usize, f32) -> ParametricMelOptions;
+    let presets: [(Preset, Bank); 2] = [
+        (Preset::Kaldi, ParametricMelOptions::kaldi),
+        (Preset::Librosa, ParametricMelOptions::librosa),
+    ];
     for sample_rate in [8000.0f32, 16000.0] {
-        let o = options(Preset::Kaldi, Feature::Fbank, sample_rate);
-        let fe = Frontend::new(&o).expect("valid options");
-        let theirs = fe.mel_banks().expect("mel").dense();
-        let opts = ParametricMelOptions::kaldi(theirs.nrows(), o.fft_size(), sample_rate);
-        let ours = ParametricMel::new(opts, true, Init::Classic)
-            .expect("valid")
-            .filters();
-        assert_banks_equal(&ours, &theirs, "kaldi");
-
-        let o = options(Preset::Librosa, Feature::Fbank, sample_rate);
-        let fe = Frontend::new(&o).expect("valid options");
-        let theirs = fe.mel_banks().expect("mel").dense();
-        let opts = ParametricMelOptions::librosa(theirs.nrows(), o.fft_size(), sample_rate);
-        let ours = ParametricMel::new(opts, true, Init::Classic)
-            .expect("valid")
-            .filters();
-        assert_banks_equal(&ours, &theirs, "librosa");
+        for (preset, bank) in presets {
+            let o = options(preset, Feature::Fbank, sample_rate);
+            let fe = Frontend::new(&o).expect("valid options");
+            let theirs = fe.mel_banks().expect("mel").dense();
+            let opts = bank(theirs.nrows(), o.fft_size(), sample_rate);
+            let ours = ParametricMel::new(opts, true, Init::Classic)
+                .expect("valid")
+                .filters();
+            assert_banks_equal(&ours, &theirs, &format!("{preset:?} {sample_rate}"));
+        }
     }
 }
