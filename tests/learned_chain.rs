@@ -5,7 +5,7 @@
 
 mod learned_util;
 
-use learned_util::{hann, nll, triangles, two_tones, Adam, Chain, Dense, LogSoftmax, MeanPool};
+use learned_util::{adam, hann, loss_and_backward, triangles, two_tones};
 use speechfront::frontend::learned::compress::LogCompress;
 use speechfront::frontend::learned::dct::{LearnedDct, Lifter, LifterIndex};
 use speechfront::frontend::learned::dft::{SpectrumKind, TimeFilterbank};
@@ -13,18 +13,23 @@ use speechfront::frontend::learned::melbank::{MelMatrix, MelMatrixOptions};
 use speechfront::frontend::learned::norm::{FeatureNorm, NormKind, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use speechfront::frontend::learned::Init;
 use speechfront::nn::gradcheck::{check_layer, CheckOptions};
-use speechfront::nn::{rng_from_seed, Ctx, Layer, Rng};
+use speechfront::nn::init::Init as WeightInit;
+use speechfront::nn::linear::Linear;
+use speechfront::nn::pool::StatsPool;
+use speechfront::nn::{rng_from_seed, Ctx, Layer, Rng, Sequential};
 
 const SEED: u64 = 70;
 
-/// Learn flags per stage: spectrum, mel, log, dct.
+/// The learned MFCC chain (learn flags per stage: spectrum, mel, log, dct),
+/// optionally [`FeatureNorm`], then mean+std pooling over frames and one
+/// `nn::Linear` to two logits.
 fn mfcc_chain(
     learn: [bool; 4],
     random: bool,
     norm: bool,
     frame_len: usize,
     rng: &mut Rng,
-) -> Chain {
+) -> Sequential {
     let n_bins = frame_len / 2 + 1;
     let (n_mels, n_ceps) = (6, 4);
     let mut stage_rngs: Vec<Rng> = (0..3).map(|_| rng_from_seed(rng_seed(rng))).collect();
@@ -36,57 +41,42 @@ fn mfcc_chain(
         }
     });
     let mut init = || inits.next().expect("one init per stage");
-    let tfb = TimeFilterbank::new(
-        &hann(frame_len),
-        frame_len,
-        SpectrumKind::Power,
-        learn[0],
-        init(),
-    )
-    .expect("tfb");
+    let mut front = Sequential::new();
+    let window = hann(frame_len);
+    front.push(
+        TimeFilterbank::new(&window, frame_len, SpectrumKind::Power, learn[0], init())
+            .expect("tfb"),
+    );
     let mel = triangles(n_mels, n_bins);
-    let mel =
-        MelMatrix::new(mel.view(), learn[1], init(), MelMatrixOptions::default()).expect("mel");
+    front.push(
+        MelMatrix::new(mel.view(), learn[1], init(), MelMatrixOptions::default()).expect("mel"),
+    );
     // Floor 1e-2: the toy spectra are O(1..100), so the log stays smooth.
-    let log = LogCompress::new(n_mels, true, 1e-2, 1.0, learn[2], Init::Classic).expect("log");
+    front.push(LogCompress::new(n_mels, true, 1e-2, 1.0, learn[2], Init::Classic).expect("log"));
     let lifter = Some(Lifter {
         q: 6.0,
         index: LifterIndex::Kaldi,
     });
-    let dct = LearnedDct::new(n_mels, n_ceps, lifter, true, learn[3], init()).expect("dct");
-    let mut layers: Vec<Box<dyn Layer>> =
-        vec![Box::new(tfb), Box::new(mel), Box::new(log), Box::new(dct)];
+    front.push(LearnedDct::new(n_mels, n_ceps, lifter, true, learn[3], init()).expect("dct"));
     if norm {
-        layers.push(Box::new(
-            FeatureNorm::new(
-                n_ceps,
-                NormKind::Frame,
-                DEFAULT_EPS,
-                DEFAULT_MOMENTUM,
-                true,
-                true,
-            )
-            .expect("norm"),
-        ));
+        let norm = FeatureNorm::new(
+            n_ceps,
+            NormKind::Frame,
+            DEFAULT_EPS,
+            DEFAULT_MOMENTUM,
+            true,
+            true,
+        );
+        front.push(norm.expect("norm"));
     }
-    layers.push(Box::new(MeanPool::default()));
-    layers.push(Box::new(Dense::new(n_ceps, 2, rng)));
-    layers.push(Box::new(LogSoftmax::default()));
-    Chain(layers)
+    front.push(StatsPool::new(1e-5));
+    front.push(Linear::new(2 * n_ceps, 2, WeightInit::HeNormal, rng));
+    front
 }
 
 fn rng_seed(rng: &mut Rng) -> u64 {
     use rand::RngExt;
     rng.random_range(0..u64::MAX)
-}
-
-fn loss_and_backward(chain: &mut Chain, x: &ndarray::ArrayD<f32>, labels: &[usize]) -> f32 {
-    let mut rng = rng_from_seed(SEED);
-    let y = chain.forward(x.view(), &mut Ctx::train(&mut rng));
-    let (loss, g) = nll(&y, labels);
-    chain.zero_grad();
-    chain.backward(g.view());
-    loss
 }
 
 #[test]
@@ -96,10 +86,11 @@ fn finite_differences_through_the_whole_learned_chain() {
     for (random, norm) in [(false, false), (true, true)] {
         let mut chain = mfcc_chain([true; 4], random, norm, 16, &mut rng);
         let trainable = chain.num_trainable();
-        // 18x16 basis + 6x9 mel + 6 log offsets + 4x6 DCT + 4 bias (+ 8 affine) + 2x4 + 2 head.
+        // 18x16 basis + 6x9 mel + 6 log offsets + 4x6 DCT + 4 bias (+ 8 affine)
+        // + 2x8 + 2 linear head.
         assert_eq!(
             trainable,
-            288 + 54 + 6 + 24 + 4 + if norm { 8 } else { 0 } + 10
+            288 + 54 + 6 + 24 + 4 + if norm { 8 } else { 0 } + 18
         );
         // Step 1e-3, not the default 1e-2: the log of a power spectrum near a
         // spectral null is strongly curved (third derivative ~ 1/p^3), and with
@@ -119,12 +110,12 @@ fn gradient_descent_reduces_the_loss_on_low_versus_high_tones() {
     let mut rng = rng_from_seed(SEED);
     let (x, labels) = two_tones(16, 4, 32, &mut rng);
     let mut chain = mfcc_chain([true; 4], false, false, 32, &mut rng);
-    let first = loss_and_backward(&mut chain, &x, &labels);
-    let mut adam = Adam::new(1e-2);
+    let first = loss_and_backward(&mut chain, &x, &labels, SEED);
+    let mut adam = adam();
     let mut last = first;
     for _ in 0..30 {
-        adam.step(chain.params_mut());
-        last = loss_and_backward(&mut chain, &x, &labels);
+        adam.step(&mut chain.params_mut(), 1e-2);
+        last = loss_and_backward(&mut chain, &x, &labels, SEED);
     }
     // Separable data, 30 Adam steps: the loss must fall clearly, not by noise.
     assert!(last < 0.5 * first, "loss {first} -> {last}");
@@ -141,10 +132,10 @@ fn frozen_stages_are_not_updated_while_learned_ones_move() {
         .iter()
         .map(|p| (p.trainable, p.value.clone()))
         .collect();
-    let mut adam = Adam::new(1e-2);
+    let mut adam = adam();
     for _ in 0..5 {
-        loss_and_backward(&mut chain, &x, &labels);
-        adam.step(chain.params_mut());
+        loss_and_backward(&mut chain, &x, &labels, SEED);
+        adam.step(&mut chain.params_mut(), 1e-2);
     }
     let frozen: Vec<_> = before.iter().filter(|(t, _)| !t).collect();
     assert_eq!(frozen.len(), 2, "the basis and the log offset are frozen");
@@ -226,7 +217,8 @@ fn the_learnable_chain_at_classic_init_computes_plain_mfcc() {
         Box::new(LogCompress::new(6, false, f32::EPSILON, 1.0, true, Init::Classic).expect("log")),
         Box::new(LearnedDct::new(6, 4, lifter, false, true, Init::Classic).expect("dct")),
     ];
-    let mut chain = Chain(layers);
+    let mut chain = Sequential::new();
+    layers.into_iter().for_each(|l| chain.push_boxed(l));
     let y = chain.forward(x.view(), &mut Ctx::eval(&mut rng));
     for b in 0..4 {
         for t in 0..3 {

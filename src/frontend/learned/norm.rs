@@ -32,8 +32,8 @@
 //! - `utterance` is Kaldi's per-utterance CMVN (`utterance_mean`: CMN only).
 //!   It removes each utterance's mean feature vector, so it suits a
 //!   classifier that sees the frames' trajectory (flatten pooling); followed by
-//!   mean pooling it outputs zeros, and by mean+std pooling constants
-//!   (the tone test in `tests/learned_robust.rs` fails at chance with it).
+//!   mean pooling it outputs zeros, and by mean+std pooling constants, so
+//!   a classifier on pooled features learns nothing from it.
 //! - `batch` is batch normalisation per channel: nothing is removed from any
 //!   single utterance, but in training the items of a batch share statistics
 //!   (the one exception to batch-item independence, as in every batch norm);

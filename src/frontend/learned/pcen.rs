@@ -243,7 +243,7 @@ impl Layer for Pcen {
         for (i, &n) in self.lengths.iter().enumerate() {
             for t in 0..n {
                 let at = (i * f + t) * c;
-                for k in 0..c {
+                for (k, &delta_r_k) in delta_r.iter().enumerate() {
                     let j = at + k;
                     m[j] = if t == 0 {
                         e[j]
@@ -254,7 +254,7 @@ impl Layer for Pcen {
                     gain[j] = (-v.alpha[k] * ln_d[j]).exp();
                     a[j] = e[j] * gain[j] + v.delta[k];
                     ln_a[j] = a[j].ln();
-                    o[j] = (v.r[k] * ln_a[j]).exp() - delta_r[k];
+                    o[j] = (v.r[k] * ln_a[j]).exp() - delta_r_k;
                 }
             }
         }
