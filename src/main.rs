@@ -2,6 +2,8 @@
 //! variant of [`Command`] with its own argument struct and handler, so
 //! `train`, `evaluate` and `compare` slot in next to `extract`.
 
+mod cmd;
+
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -15,14 +17,22 @@ use std::process::ExitCode;
 #[derive(Parser, Debug)]
 #[command(name = "speechfront", version, about)]
 struct Cli {
+    /// Without a command: `compare` on the embedded corpus (audio/digits)
+    /// with the configurations in models/compare, report under reports/latest.
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Extract features from audio files and folders into .npy files or a Kaldi archive.
     Extract(ExtractArgs),
+    /// Train one configuration on a labelled folder and save the model.
+    Train(cmd::model::TrainArgs),
+    /// Test a saved model on a labelled folder.
+    Evaluate(cmd::model::EvaluateArgs),
+    /// Train and test every configuration with every seed; write a report.
+    Compare(cmd::compare::CompareArgs),
 }
 
 /// Arguments of `extract` (raw; validated by `ExtractFlags::resolve`).
@@ -107,8 +117,13 @@ fn main() -> ExitCode {
 /// Dispatch a parsed command line. `Ok(code)` is 0 on full success, 1 when
 /// some inputs failed; `Err` is a fatal error (exit status 2).
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let line = std::env::args().collect::<Vec<_>>().join(" ");
     match cli.command {
-        Command::Extract(args) => run_extract(args),
+        Some(Command::Extract(args)) => run_extract(args),
+        Some(Command::Train(args)) => cmd::model::train(args),
+        Some(Command::Evaluate(args)) => cmd::model::evaluate(args),
+        Some(Command::Compare(args)) => cmd::compare::run(args, line),
+        None => cmd::compare::run(cmd::compare::CompareArgs::default(), line),
     }
 }
 

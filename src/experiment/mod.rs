@@ -22,6 +22,7 @@ pub mod compare;
 pub mod config;
 pub mod corpus;
 pub mod learned;
+pub mod persist;
 
 use std::path::{Path, PathBuf};
 

@@ -1,0 +1,5 @@
+//! Subcommands that train and compare models (`train`, `evaluate`,
+//! `compare`); `extract` lives in `main.rs`.
+
+pub mod compare;
+pub mod model;

@@ -1,0 +1,153 @@
+//! `speechfront train` and `speechfront evaluate`.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use ndarray::ArrayView2;
+use speechfront::data::{LabelSource, Split};
+use speechfront::experiment::classic::{self, ClassicModel};
+use speechfront::experiment::{persist, Corpus, ExperimentConfig};
+use speechfront::nn::rng_from_seed;
+use speechfront::train::Metrics;
+
+/// Arguments of `train`.
+#[derive(Args, Debug)]
+pub struct TrainArgs {
+    /// Labelled audio folder.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Experiment configuration.
+    #[arg(long, value_name = "FILE.toml")]
+    pub config: PathBuf,
+    /// Train on the first fold's training part and report its test part
+    /// (fsdd | random[:F] | speakers:A,B | loso | manifest). Default: train
+    /// on the whole folder.
+    #[arg(long)]
+    pub split: Option<String>,
+    /// Labels: auto | folder | fsdd | regex:PATTERN | manifest:PATH.
+    #[arg(long, default_value = "auto")]
+    pub labels: String,
+    /// Seed of the run.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Where to write the model (one safetensors file).
+    #[arg(long, value_name = "FILE")]
+    pub model_out: PathBuf,
+}
+
+/// Arguments of `evaluate`.
+#[derive(Args, Debug)]
+pub struct EvaluateArgs {
+    /// A model written by `train`.
+    #[arg(long, value_name = "FILE")]
+    pub model: PathBuf,
+    /// Labelled audio folder to test on.
+    #[arg(long, value_name = "DIR")]
+    pub data: PathBuf,
+    /// Labels: auto | folder | fsdd | regex:PATTERN | manifest:PATH.
+    #[arg(long, default_value = "auto")]
+    pub labels: String,
+    /// Print one JSON object on the last line.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn print_metrics(m: &Metrics, classes: &[String], n: usize) {
+    println!("accuracy {:.2}% ({n} utterances), macro-F1 {:.4}", 100.0 * m.accuracy, m.macro_f1);
+    println!("confusion (rows: true, columns: predicted):");
+    let w = classes.iter().map(|c| c.len()).max().unwrap_or(1).max(4);
+    print!("{:>w$}", "");
+    for c in classes {
+        print!(" {c:>w$}");
+    }
+    println!();
+    for (c, row) in classes.iter().zip(&m.confusion) {
+        print!("{c:>w$}");
+        for v in row {
+            print!(" {v:>w$}");
+        }
+        println!();
+    }
+}
+
+/// Runs `train`.
+pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
+    let cfg = ExperimentConfig::load(&args.config)?;
+    anyhow::ensure!(
+        !cfg.has_learned_stage(),
+        "{}: `train` saves hand-crafted front ends with their classifier; configurations with learned stages run through `compare`",
+        args.config.display()
+    );
+    let labels: LabelSource = args.labels.parse().with_context(|| format!("--labels {}", args.labels))?;
+    let corpus = Corpus::load(&args.data, &labels, cfg.sample_rate_hz)?;
+    for (p, r) in &corpus.data.skipped {
+        eprintln!("{}: skipped: {r}", p.display());
+    }
+    let (train_idx, test_idx) = match &args.split {
+        None => ((0..corpus.data.items.len()).collect::<Vec<_>>(), Vec::new()),
+        Some(s) => {
+            let split: Split = s.parse().with_context(|| format!("--split {s}"))?;
+            let folds = split.folds(&corpus.data, &mut rng_from_seed(args.seed))?;
+            let f = folds.into_iter().next().context("the split gave no fold")?;
+            (f.train, f.test)
+        }
+    };
+    let feats = classic::corpus_features(&corpus, &cfg, None)?;
+    eprintln!("training {} on {} utterances (seed {})", cfg.name, train_idx.len(), args.seed);
+    let mut m = classic::train_classic(&corpus, &cfg, &feats, &train_idx, args.seed)?;
+    let h = &m.model.history;
+    eprintln!("stopped after {} epochs (best {})", h.epochs.len(), h.best_epoch);
+    if !test_idx.is_empty() {
+        let views: Vec<ArrayView2<'_, f32>> = test_idx.iter().map(|&i| feats[i].view()).collect();
+        let pred = m.predict(&views)?;
+        let targets = corpus.targets();
+        let truth: Vec<usize> = test_idx.iter().map(|&i| targets[i]).collect();
+        print_metrics(&Metrics::compute(&pred, &truth, corpus.data.classes.len()), &corpus.data.classes, truth.len());
+    }
+    persist::save(&m.model, &cfg, &args.model_out)?;
+    println!("model: {}", args.model_out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `evaluate`.
+pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
+    let (cfg, model) = persist::load(&args.model)?;
+    let labels: LabelSource = args.labels.parse().with_context(|| format!("--labels {}", args.labels))?;
+    let corpus = Corpus::load(&args.data, &labels, cfg.sample_rate_hz)?;
+    for (p, r) in &corpus.data.skipped {
+        eprintln!("{}: skipped: {r}", p.display());
+    }
+    let classes = model.class_names.clone();
+    let mut keep = Vec::new();
+    let mut truth = Vec::new();
+    for (i, item) in corpus.data.items.iter().enumerate() {
+        match classes.iter().position(|c| *c == item.label) {
+            Some(c) => {
+                keep.push(i);
+                truth.push(c);
+            }
+            None => eprintln!("{}: skipped: label '{}' unknown to the model", item.path.display(), item.label),
+        }
+    }
+    anyhow::ensure!(!keep.is_empty(), "{}: no utterance with a label the model knows", args.data.display());
+    let feats = classic::corpus_features(&corpus, &cfg, None)?;
+    let mut m = ClassicModel { model, input: cfg.input.clone() };
+    let views: Vec<ArrayView2<'_, f32>> = keep.iter().map(|&i| feats[i].view()).collect();
+    let pred = m.predict(&views)?;
+    let metrics = Metrics::compute(&pred, &truth, classes.len());
+    print_metrics(&metrics, &classes, truth.len());
+    if args.json {
+        let obj = serde_json::json!({
+            "accuracy": metrics.accuracy,
+            "macro_f1": metrics.macro_f1,
+            "n": truth.len(),
+            "classes": classes,
+            "confusion": metrics.confusion,
+            "config": cfg.name,
+        });
+        println!("{obj}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
