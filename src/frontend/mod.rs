@@ -65,8 +65,17 @@
 //! [`Frontend::compute`] runs each frame through reused scratch buffers and
 //! writes its output row in place: no allocation per frame, mel as sparse
 //! bands, no full-spectrogram intermediate. Only dB with `top_db` keeps the
-//! (frames, mel) rows until the utterance maximum is known.
-//!
+//! (frames, mel) rows until the utterance maximum is known. Reductions keep
+//! fixed-width partial sums so they vectorise, and the per-frame loop is
+//! compiled a second time for AVX2 and picked at run time (same numbers).
+//! `benches/extract.rs` (group `frontend`) compares the Kaldi MFCC chain
+//! with a bare 512-point realfft over the same 59,998 frames: on the shared
+//! 2-core machine (load average ~9) the thread CPU time
+//! (`SPEECHFRONT_CPUTIME=1 cargo bench --bench extract`) was 51-52 ms for
+//! 600 s of 16 kHz audio (~11,600x real time) against 25-29 ms for the
+//! FFT alone, a ratio of 1.75-2.1; the FFT itself ran at ~0.45 us per frame
+//! there, against 0.32 us on an idle machine.
+
 //! # Layer form
 //! ARCHITECTURE.md wants every stage to be an `nn::Layer` so a later issue
 //! can make it trainable. [`layers`] gives window+DFT power, mel,

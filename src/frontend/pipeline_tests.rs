@@ -264,3 +264,24 @@ fn simd_dispatch_gives_the_portable_numbers() {
     // Same per-lane operations, no FMA: bitwise equal, whichever path ran.
     assert_eq!(portable, dispatched);
 }
+
+#[test]
+fn every_preset_feature_and_post_combination_is_finite() {
+    let x = speechy(12000, 7);
+    for preset in [Preset::Kaldi, Preset::Librosa] {
+        for feature in [Feature::Mfcc, Feature::Fbank, Feature::Spectrogram] {
+            for (deltas, cmvn_mode) in [(false, Cmvn::None), (true, Cmvn::MeanVar)] {
+                for rate in [8000.0, 16000.0, 22050.0] {
+                    let mut o = FrontendOptions::preset(preset, feature, rate);
+                    o.post.deltas = deltas;
+                    o.post.cmvn = cmvn_mode;
+                    let f = Frontend::new(&o).unwrap();
+                    let y = f.compute(&x, &mut rng_from_seed(SEED));
+                    let what = format!("{preset:?} {feature:?} {rate} deltas={deltas}");
+                    assert_eq!(y.dim(), (f.num_frames(x.len()), f.dims()), "{what}");
+                    assert!(y.nrows() > 0 && y.iter().all(|v| v.is_finite()), "{what}");
+                }
+            }
+        }
+    }
+}
