@@ -101,6 +101,7 @@ pub mod pipeline;
 pub mod post;
 mod presets;
 pub mod spectrum;
+mod validate;
 pub mod window;
 
 pub use error::FrontendError;
