@@ -99,7 +99,7 @@ pub mod mel;
 pub mod options;
 pub mod pipeline;
 pub mod post;
-mod presets;
+pub mod presets;
 pub mod spectrum;
 mod validate;
 pub mod window;
