@@ -103,6 +103,7 @@ pub mod pipeline;
 pub mod post;
 pub mod presets;
 pub mod spectrum;
+pub mod stage_options;
 mod validate;
 pub mod window;
 
