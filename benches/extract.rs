@@ -2,6 +2,14 @@
 //! to the bare 512-point real FFT over the same number of frames (the
 //! reference the README's ratio is taken against, measured in the same run).
 //!
+//! Benchmarks (group `frontend`, `Throughput::Elements(samples)`):
+//! - `kaldi_mfcc_16k`: the Kaldi preset with dither 0 (the deterministic
+//!   setting the parity tests use);
+//! - `kaldi_mfcc_16k_dither1`: the same with Kaldi's default dither 1.0
+//!   (one Gaussian draw per sample dominates the cost);
+//! - `realfft_512_per_frame`: copy each 400-sample frame into a zero-padded
+//!   512-point buffer and transform it, nothing else.
+//!
 //! Run: `cargo bench --bench extract -- frontend`
 //! Real-time factor = throughput (elements/s) / 16000.
 //!

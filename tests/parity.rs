@@ -19,7 +19,7 @@
 
 use ndarray::Array2;
 use ndarray_npy::read_npy;
-use speechfront::frontend::{Feature, Frontend, FrontendOptions, Preset};
+use speechfront::frontend::{Edges, Feature, Frontend, FrontendOptions, Preset};
 use speechfront::nn::rng_from_seed;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
@@ -42,10 +42,17 @@ fn expected(name: &str) -> Array2<f32> {
 }
 
 /// Max |ours - theirs| over all entries; shapes must match.
-fn max_abs_diff(preset: Preset, feature: Feature, tag: &str, fixture: &str) -> f32 {
+fn max_abs_diff(
+    preset: Preset,
+    feature: Feature,
+    edit: fn(&mut FrontendOptions),
+    tag: &str,
+    fixture: &str,
+) -> f32 {
     let (x, rate) = read_wav(tag);
     let mut opts = FrontendOptions::preset(preset, feature, rate);
     opts.frame.dither = 0.0;
+    edit(&mut opts);
     let ours = Frontend::new(&opts)
         .unwrap()
         .compute(&x, &mut rng_from_seed(0));
@@ -61,29 +68,55 @@ fn max_abs_diff(preset: Preset, feature: Feature, tag: &str, fixture: &str) -> f
 }
 
 /// Checks `prefix_8k` and `prefix_16k` against `tol`.
-fn assert_parity(preset: Preset, feature: Feature, prefix: &str, tol: f32) {
+fn assert_parity(
+    preset: Preset,
+    feature: Feature,
+    edit: fn(&mut FrontendOptions),
+    prefix: &str,
+    tol: f32,
+) {
     for tag in ["8k", "16k"] {
-        let d = max_abs_diff(preset, feature, tag, &format!("{prefix}_{tag}"));
+        let d = max_abs_diff(preset, feature, edit, tag, &format!("{prefix}_{tag}"));
         assert!(d <= tol, "{prefix}_{tag}: max abs diff {d} > {tol}");
     }
 }
 
 #[test]
 fn kaldi_mfcc_matches_kaldi_native_fbank() {
-    assert_parity(Preset::Kaldi, Feature::Mfcc, "kaldi_mfcc", 2e-3);
+    assert_parity(Preset::Kaldi, Feature::Mfcc, |_| (), "kaldi_mfcc", 2e-3);
 }
 
 #[test]
 fn kaldi_fbank_matches_kaldi_native_fbank() {
-    assert_parity(Preset::Kaldi, Feature::Fbank, "kaldi_fbank", 1e-3);
+    assert_parity(Preset::Kaldi, Feature::Fbank, |_| (), "kaldi_fbank", 1e-3);
 }
 
 #[test]
 fn librosa_mfcc_matches_librosa() {
-    assert_parity(Preset::Librosa, Feature::Mfcc, "librosa_mfcc", 1e-2);
+    assert_parity(Preset::Librosa, Feature::Mfcc, |_| (), "librosa_mfcc", 1e-2);
 }
 
 #[test]
 fn librosa_db_melspectrogram_matches_librosa() {
-    assert_parity(Preset::Librosa, Feature::Fbank, "librosa_melspec_db", 2e-2);
+    assert_parity(
+        Preset::Librosa,
+        Feature::Fbank,
+        |_| (),
+        "librosa_melspec_db",
+        2e-2,
+    );
+}
+
+#[test]
+fn kaldi_mfcc_without_snip_edges_matches_kaldi_native_fbank() {
+    // Same tolerance and reasons as the snip_edges MFCC; this exercises
+    // Kaldi's centred frame placement and mirrored edges.
+    let centred = |o: &mut FrontendOptions| o.frame.edges = Edges::Kaldi;
+    assert_parity(
+        Preset::Kaldi,
+        Feature::Mfcc,
+        centred,
+        "kaldi_mfcc_nosnip",
+        2e-3,
+    );
 }

@@ -17,7 +17,7 @@
 //!
 //! # Stages (one file each)
 //! [`framing`] (frame placement, dither, DC removal, raw energy,
-//! pre-emphasis) -> [`window`] -> [`spectrum`] (realfft, power or
+//! pre-emphasis) -> [`window`] -> [`spectrum`] (real FFT, power or
 //! magnitude) -> [`mel`] (sparse (start bin, weights) bands) ->
 //! [`compress`] (log or dB) -> [`dct`] (orthonormal DCT-II + lifter) ->
 //! [`post`] (CMVN, deltas). [`options`] holds the plain-data options,
@@ -65,8 +65,19 @@
 //! [`Frontend::compute`] runs each frame through reused scratch buffers and
 //! writes its output row in place: no allocation per frame, mel as sparse
 //! bands, no full-spectrogram intermediate. Only dB with `top_db` keeps the
-//! (frames, mel) rows until the utterance maximum is known.
-//!
+//! (frames, mel) rows until the utterance maximum is known. Reductions keep
+//! fixed-width partial sums so they vectorise, and the per-frame loop is
+//! compiled a second time for AVX2 and picked at run time (same numbers).
+//! The spectrum of even sizes packs the frame into an `N/2`-point complex
+//! FFT and fuses the real-FFT split with `|X|^2` (see [`spectrum`]).
+//! `benches/extract.rs` (group `frontend`) compares the Kaldi MFCC chain
+//! with a bare 512-point realfft over the same 59,998 frames: on the shared
+//! 2-core machine (load average ~8) the thread CPU time
+//! (`SPEECHFRONT_CPUTIME=1 cargo bench --bench extract`) was 42-44 ms for
+//! 600 s of 16 kHz audio (~14,000x real time) against 27.5 ms for the
+//! bare realfft, a ratio of 1.53-1.58; that FFT ran at ~0.46 us per frame
+//! there, against 0.32 us on an idle machine.
+
 //! # Layer form
 //! ARCHITECTURE.md wants every stage to be an `nn::Layer` so a later issue
 //! can make it trainable. [`layers`] gives window+DFT power, mel,
@@ -91,8 +102,10 @@ pub mod mel;
 pub mod options;
 pub mod pipeline;
 pub mod post;
-mod presets;
+pub mod presets;
 pub mod spectrum;
+pub mod stage_options;
+mod validate;
 pub mod window;
 
 pub use error::FrontendError;

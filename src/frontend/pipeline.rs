@@ -13,9 +13,10 @@ use super::compress::Compressor;
 use super::dct::Dct;
 use super::framing::{log_energy, Framer};
 use super::mel::MelBanks;
-use super::options::{Edges, Feature, FrontendOptions};
+use super::options::{Feature, FrontendOptions};
 use super::post::{add_deltas, cmvn};
 use super::spectrum::{Spectrum, SpectrumScratch};
+use super::validate::validate;
 use super::FrontendError;
 use crate::nn::Rng;
 
@@ -295,133 +296,6 @@ impl Frontend {
         }
         x
     }
-}
-
-fn positive(field: &'static str, v: f32) -> Result<(), FrontendError> {
-    if v.is_finite() && v > 0.0 {
-        Ok(())
-    } else {
-        Err(FrontendError::invalid(field, v, "must be finite and > 0"))
-    }
-}
-
-fn non_negative(field: &'static str, v: f32) -> Result<(), FrontendError> {
-    if v.is_finite() && v >= 0.0 {
-        Ok(())
-    } else {
-        Err(FrontendError::invalid(field, v, "must be finite and >= 0"))
-    }
-}
-
-/// A derived frame size must be at least one sample; the error names the
-/// field that set it (`frame.<what>_samples` or `frame.<what>_ms`).
-fn check_samples(
-    n: usize,
-    samples: Option<usize>,
-    what: &'static str,
-    ms: f32,
-    rate: f32,
-) -> Result<(), FrontendError> {
-    if n > 0 {
-        return Ok(());
-    }
-    let (field, v) = match (samples, what) {
-        (Some(s), "frame_length") => ("frame.frame_length_samples", s.to_string()),
-        (Some(s), _) => ("frame.frame_shift_samples", s.to_string()),
-        (None, "frame_length") => ("frame.frame_length_ms", ms.to_string()),
-        (None, _) => ("frame.frame_shift_ms", ms.to_string()),
-    };
-    Err(FrontendError::invalid(
-        field,
-        v,
-        format!("gives no samples at {rate} Hz"),
-    ))
-}
-
-/// Every check that does not need a built stage (the mel bank checks its
-/// own frequencies and coverage).
-fn validate(o: &FrontendOptions) -> Result<(), FrontendError> {
-    positive("sample_rate_hz", o.sample_rate_hz)?;
-    positive("sample_scale", o.sample_scale)?;
-    let f = &o.frame;
-    let rate = o.sample_rate_hz;
-    check_samples(
-        o.frame_length(),
-        f.frame_length_samples,
-        "frame_length",
-        f.frame_length_ms,
-        rate,
-    )?;
-    check_samples(
-        o.frame_shift(),
-        f.frame_shift_samples,
-        "frame_shift",
-        f.frame_shift_ms,
-        rate,
-    )?;
-    if o.fft_size() < o.frame_length() {
-        return Err(FrontendError::invalid(
-            "frame.fft_size",
-            o.fft_size(),
-            format!("< frame length ({} samples)", o.frame_length()),
-        ));
-    }
-    if f.edges == Edges::Centre && o.fft_size() < 2 {
-        return Err(FrontendError::invalid(
-            "frame.fft_size",
-            o.fft_size(),
-            "must be >= 2 for centred frames",
-        ));
-    }
-    non_negative("frame.dither", f.dither)?;
-    if !(f.preemph_coeff.is_finite() && (0.0..=1.0).contains(&f.preemph_coeff)) {
-        return Err(FrontendError::invalid(
-            "frame.preemph_coeff",
-            f.preemph_coeff,
-            "must be in [0, 1]",
-        ));
-    }
-    if !o.window.blackman_coeff.is_finite() {
-        return Err(FrontendError::invalid(
-            "window.blackman_coeff",
-            o.window.blackman_coeff,
-            "must be finite",
-        ));
-    }
-    non_negative("energy.energy_floor", o.energy.energy_floor)?;
-    let c = &o.compress;
-    positive("compress.log_floor", c.log_floor)?;
-    positive("compress.db_amin", c.db_amin)?;
-    positive("compress.db_ref", c.db_ref)?;
-    if let Some(top) = c.top_db {
-        non_negative("compress.top_db", top)?;
-    }
-    if o.feature == Feature::Mfcc {
-        let d = &o.dct;
-        if d.num_ceps == 0 {
-            return Err(FrontendError::invalid(
-                "dct.num_ceps",
-                0,
-                "must be at least 1",
-            ));
-        }
-        if d.num_ceps > o.mel.num_bins {
-            return Err(FrontendError::invalid(
-                "dct.num_ceps",
-                d.num_ceps,
-                format!("> mel.num_bins ({})", o.mel.num_bins),
-            ));
-        }
-        non_negative("dct.lifter", d.lifter)?;
-    }
-    if o.post.deltas && o.post.delta_window == 0 {
-        return Err(FrontendError::invalid(
-            "post.delta_window",
-            0,
-            "must be at least 1 when deltas are on",
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

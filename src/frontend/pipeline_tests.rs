@@ -32,44 +32,6 @@ fn frontend_is_send_and_sync() {
 }
 
 #[test]
-fn validation_names_field_and_value() {
-    let mut o = kaldi(Feature::Mfcc);
-    o.dct.num_ceps = 40;
-    assert_eq!(
-        Frontend::new(&o).unwrap_err().to_string(),
-        "dct.num_ceps (40) > mel.num_bins (23)"
-    );
-    let mut o = kaldi(Feature::Mfcc);
-    o.frame.frame_length_ms = 0.01;
-    assert!(Frontend::new(&o)
-        .unwrap_err()
-        .to_string()
-        .starts_with("frame.frame_length_ms (0.01)"));
-    let mut o = kaldi(Feature::Mfcc);
-    o.frame.fft_size = Some(256);
-    assert!(Frontend::new(&o)
-        .unwrap_err()
-        .to_string()
-        .starts_with("frame.fft_size (256) < frame length (400"));
-    let mut o = kaldi(Feature::Mfcc);
-    o.frame.dither = f32::NAN;
-    assert!(Frontend::new(&o)
-        .unwrap_err()
-        .to_string()
-        .starts_with("frame.dither (NaN)"));
-    let mut o = kaldi(Feature::Mfcc);
-    o.sample_rate_hz = 0.0;
-    assert!(Frontend::new(&o)
-        .unwrap_err()
-        .to_string()
-        .starts_with("sample_rate_hz (0)"));
-    // A spectrogram needs no mel bank, so mel settings do not matter there.
-    let mut o = kaldi(Feature::Spectrogram);
-    o.mel.num_bins = 0;
-    assert!(Frontend::new(&o).is_ok());
-}
-
-#[test]
 fn short_and_empty_signals_give_zero_rows() {
     for preset in [Preset::Kaldi, Preset::Librosa] {
         for feature in [Feature::Mfcc, Feature::Fbank, Feature::Spectrogram] {
@@ -263,4 +225,40 @@ fn simd_dispatch_gives_the_portable_numbers() {
     let dispatched = f.compute(&x, &mut rng_from_seed(SEED));
     // Same per-lane operations, no FMA: bitwise equal, whichever path ran.
     assert_eq!(portable, dispatched);
+}
+
+#[test]
+fn every_preset_feature_and_post_combination_is_finite() {
+    let x = speechy(12000, 7);
+    for preset in [Preset::Kaldi, Preset::Librosa] {
+        for feature in [Feature::Mfcc, Feature::Fbank, Feature::Spectrogram] {
+            for (deltas, cmvn_mode) in [(false, Cmvn::None), (true, Cmvn::MeanVar)] {
+                for rate in [8000.0, 16000.0, 22050.0] {
+                    let mut o = FrontendOptions::preset(preset, feature, rate);
+                    o.post.deltas = deltas;
+                    o.post.cmvn = cmvn_mode;
+                    let f = Frontend::new(&o).unwrap();
+                    let y = f.compute(&x, &mut rng_from_seed(SEED));
+                    let what = format!("{preset:?} {feature:?} {rate} deltas={deltas}");
+                    assert_eq!(y.dim(), (f.num_frames(x.len()), f.dims()), "{what}");
+                    assert!(y.nrows() > 0 && y.iter().all(|v| v.is_finite()), "{what}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn new_reports_option_and_mel_errors() {
+    let mut o = kaldi(Feature::Mfcc);
+    o.dct.num_ceps = 40;
+    let e = Frontend::new(&o).unwrap_err();
+    assert_eq!(e.to_string(), "dct.num_ceps (40) > mel.num_bins (23)");
+    let mut o = kaldi(Feature::Fbank);
+    o.mel.num_bins = 300;
+    let e = Frontend::new(&o).unwrap_err().to_string();
+    assert!(
+        e.starts_with("mel.num_bins (300) too many for fft_size 512"),
+        "{e}"
+    );
 }
