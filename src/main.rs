@@ -18,7 +18,7 @@ use std::process::ExitCode;
 #[command(name = "speechfront", version, about)]
 struct Cli {
     /// Without a command: `compare` on the embedded corpus (audio/digits)
-    /// with the configurations in models/compare, report under reports/latest.
+    /// with the configurations in models/, report under reports/latest.
     #[command(subcommand)]
     command: Option<Command>,
 }

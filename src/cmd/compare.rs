@@ -16,7 +16,7 @@ pub struct CompareArgs {
     #[arg(long, value_name = "DIR", default_value = "audio/digits")]
     pub data: PathBuf,
     /// Configuration files or folders of them.
-    #[arg(long, value_name = "FILE.toml", num_args = 1.., default_value = "models/compare")]
+    #[arg(long, value_name = "FILE.toml", num_args = 1.., default_value = "models")]
     pub configs: Vec<PathBuf>,
     /// Seeds per configuration (seed, seed+1, ...).
     #[arg(long, default_value_t = 2)]
@@ -25,7 +25,8 @@ pub struct CompareArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Split: fsdd | random[:F] | speakers:A,B | loso | loso:K | manifest | none.
-    #[arg(long, default_value = "loso:5")]
+    /// The default holds out five voices of the embedded corpus.
+    #[arg(long, default_value = "speakers:cak3,gbf2,laf1,nyk4,usm1")]
     pub split: String,
     /// Labels: auto | folder | fsdd | regex:PATTERN | manifest:PATH.
     #[arg(long, default_value = "auto")]
@@ -76,13 +77,20 @@ pub fn run(args: CompareArgs, command_line: String) -> anyhow::Result<ExitCode> 
         progress: true,
         command_line,
     };
-    let report = compare(&opts)?;
+    let (report, failures) = compare(&opts)?;
     let written = report::write_all(&args.out, &report)?;
     println!("{}", summary_table(&report));
     if !report.data.skipped.is_empty() {
         println!("skipped {} file(s) (listed in the report)", report.data.skipped.len());
     }
     println!("report: {}", written.html.display());
+    if !failures.is_empty() {
+        eprintln!("{} run(s) failed:", failures.len());
+        for f in &failures {
+            eprintln!("  {f}");
+        }
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -102,7 +102,8 @@ fn run_result(corpus: &Corpus, fold_index: usize, fold: &Fold, seed: u64, out: &
 ///
 /// # Errors
 /// Unreadable data, an invalid split, a configuration whose runs fail.
-pub fn compare(opts: &CompareOptions) -> Result<Report, ExperimentError> {
+pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), ExperimentError> {
+    let mut failures = Vec::new();
     let cache = match &opts.cache_dir {
         Some(d) => Some(FeatureCache::new(d)?),
         None => None,
@@ -136,7 +137,14 @@ pub fn compare(opts: &CompareOptions) -> Result<Report, ExperimentError> {
     let done = AtomicUsize::new(0);
     for cfg in &opts.configs {
         let corpus = &corpora[&cfg.sample_rate_hz];
-        let prepared = prepare(corpus, cfg, cache.as_ref())?;
+        let prepared = match prepare(corpus, cfg, cache.as_ref()) {
+            Ok(p) => p,
+            Err(e) => {
+                eprintln!("{}: failed: {e}", cfg.name);
+                failures.push(format!("{}: {e}", cfg.name));
+                continue;
+            }
+        };
         let jobs: Vec<(usize, u64)> = (0..folds.len()).flat_map(|f| seeds.iter().map(move |&s| (f, s))).collect();
         let outs: Vec<Result<RunOutput, ExperimentError>> = jobs
             .par_iter()
@@ -170,7 +178,13 @@ pub fn compare(opts: &CompareOptions) -> Result<Report, ExperimentError> {
             x_real_time: seconds / prepared.extract_seconds.max(1e-9),
         });
         for (&(f, seed), out) in jobs.iter().zip(outs) {
-            let out = out?;
+            let out = match out {
+                Ok(o) => o,
+                Err(e) => {
+                    failures.push(format!("{} fold {} seed {seed}: {e}", cfg.name, f + 1));
+                    continue;
+                }
+            };
             result.frontend_params = out.frontend_params;
             result.classifier_params = out.classifier_params;
             if f == 0 && seed == seeds[0] {
@@ -203,7 +217,9 @@ pub fn compare(opts: &CompareOptions) -> Result<Report, ExperimentError> {
                 },
             });
         }
-        report.configs.push(result);
+        if !result.runs.is_empty() {
+            report.configs.push(result);
+        }
     }
-    Ok(report)
+    Ok((report, failures))
 }
