@@ -103,11 +103,12 @@ pub fn summary_table(report: &report::Report) -> String {
         "configuration", "accuracy %", "macro-F1", "front end", "classifier", "train s"
     );
     for r in rows {
+        let std = if r.accuracy.std.is_finite() { format!("{:.2}", 100.0 * r.accuracy.std) } else { "n/a".into() };
         s += &format!(
-            "{:<width$}  {:>7.2} ± {:<6.2}  {:>9.3}  {:>10}  {:>10}  {:>8.1}\n",
+            "{:<width$}  {:>7.2} ± {:<6}  {:>9.3}  {:>10}  {:>10}  {:>8.1}\n",
             r.name,
             100.0 * r.accuracy.mean,
-            100.0 * r.accuracy.std,
+            std,
             r.macro_f1.mean,
             r.frontend_params,
             r.classifier_params,
