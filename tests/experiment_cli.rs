@@ -1,0 +1,168 @@
+//! End-to-end tests of `train`, `evaluate` and `compare` through the built
+//! binary, on a small subset of the embedded corpus (audio/digits) copied
+//! into a temporary folder together with one broken file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_speechfront");
+const SPEAKERS: [&str; 4] = ["usm3", "gbf2", "scm4", "cak3"];
+
+/// A tiny but real recipe: small MLP, few epochs, so the test stays quick.
+const CONFIG: &str = r#"
+name = "tiny"
+preset = "kaldi"
+feature = "mfcc"
+sample_rate_hz = 8000
+[frontend]
+frame = { dither = 0.0 }
+post = { deltas = true, cmvn = "mean" }
+[input]
+mode = "context"
+context = 3
+trim_silence = true
+[classifier]
+hidden = [64]
+[train]
+epochs = 8
+batch_size = 128
+lr = 3e-3
+patience = 3
+"#;
+
+fn corpus(dir: &Path) -> PathBuf {
+    let data = dir.join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/digits");
+    for digit in 0..10 {
+        for spk in SPEAKERS {
+            for take in 0..3 {
+                let name = format!("{digit}_{spk}_{take}.wav");
+                std::fs::copy(src.join(&name), data.join(&name)).unwrap();
+            }
+        }
+    }
+    // A broken file with a valid-looking name: must be skipped, not fatal.
+    std::fs::write(data.join("3_usm3_9.wav"), b"RIFF\x10\x00\x00\x00WAVEjunk").unwrap();
+    std::fs::write(dir.join("tiny.toml"), CONFIG).unwrap();
+    data
+}
+
+fn run(args: &[&str]) -> (bool, String, String) {
+    let out = Command::new(BIN).args(args).output().expect("binary runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!stderr.contains("panicked"), "panic: {stderr}");
+    (out.status.success(), stdout, stderr)
+}
+
+fn report_accuracies(path: &Path) -> Vec<f64> {
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    v["report"]["configs"][0]["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["accuracy"].as_f64().unwrap())
+        .collect()
+}
+
+#[test]
+fn compare_writes_reports_reuses_cache_and_repeats_with_a_seed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus(dir.path());
+    let cfg = dir.path().join("tiny.toml");
+    let cache = dir.path().join("cache");
+    let args = |out: &str| {
+        vec![
+            "compare".to_string(),
+            "--data".into(),
+            data.display().to_string(),
+            "--configs".into(),
+            cfg.display().to_string(),
+            "--seeds".into(),
+            "1".into(),
+            "--split".into(),
+            "speakers:scm4".into(),
+            "--cache".into(),
+            cache.display().to_string(),
+            "--out".into(),
+            dir.path().join(out).display().to_string(),
+        ]
+    };
+    let a1 = args("r1");
+    let (ok, stdout, stderr) = run(&a1.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert!(ok, "compare failed: {stderr}");
+    assert!(stdout.contains("tiny") && stdout.contains("report:"), "{stdout}");
+    for f in ["report.html", "report.md", "report.json"] {
+        assert!(dir.path().join("r1").join(f).is_file(), "{f} missing");
+    }
+    let md = std::fs::read_to_string(dir.path().join("r1/report.md")).unwrap();
+    assert!(md.contains("3_usm3_9.wav"), "the broken file must be listed as skipped");
+    let acc1 = report_accuracies(&dir.path().join("r1/report.json"));
+    // 10 classes: chance is 10 %; a held-out voice well above it shows real learning.
+    assert!(acc1[0] > 0.4, "held-out accuracy {acc1:?}");
+    let cached = walk_count(&cache);
+    assert_eq!(cached, 120, "one cache entry per decodable file");
+
+    // Second run: same seed, same numbers, no new cache entries.
+    let a2 = args("r2");
+    let (ok, _, stderr) = run(&a2.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    assert!(ok, "{stderr}");
+    assert_eq!(report_accuracies(&dir.path().join("r2/report.json")), acc1);
+    assert_eq!(walk_count(&cache), cached);
+}
+
+fn walk_count(dir: &Path) -> usize {
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            n += walk_count(&p);
+        } else if p.extension().is_some_and(|x| x == "npy") {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[test]
+fn train_then_evaluate_prints_json_on_the_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus(dir.path());
+    let cfg = dir.path().join("tiny.toml");
+    let model = dir.path().join("m.safetensors");
+    let (ok, stdout, stderr) = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--split",
+        "speakers:gbf2",
+        "--model-out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "train failed: {stderr}");
+    assert!(stderr.contains("3_usm3_9.wav"), "skipped file reported: {stderr}");
+    assert!(stdout.contains("accuracy"), "{stdout}");
+    assert!(model.is_file());
+    let (ok, stdout, stderr) =
+        run(&["evaluate", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--json"]);
+    assert!(ok, "evaluate failed: {stderr}");
+    let last = stdout.lines().last().unwrap();
+    let v: serde_json::Value = serde_json::from_str(last).unwrap();
+    assert_eq!(v["n"].as_u64(), Some(120));
+    let acc = v["accuracy"].as_f64().unwrap();
+    assert!(acc > 0.5 && acc <= 1.0, "accuracy {acc}");
+}
+
+#[test]
+fn a_bad_config_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus(dir.path());
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(&bad, "[input]\ncontxt = 3\n").unwrap();
+    let (ok, _, stderr) = run(&["compare", "--data", data.to_str().unwrap(), "--configs", bad.to_str().unwrap()]);
+    assert!(!ok);
+    assert!(stderr.contains("bad.toml") && stderr.contains("contxt"), "{stderr}");
+}
