@@ -147,12 +147,16 @@ fn softmax_rows(z: &Array2<f32>) -> Array2<f32> {
     p
 }
 
-impl TrainModel for LearnedModel {
+impl Layer for LearnedModel {
+    fn name(&self) -> String {
+        "learned_model".into()
+    }
+
     /// `prefix -> front -> norm -> head`.
     ///
     /// # Shapes
     /// `(batch, frames, prefix_dims) -> (batch, n_classes)`
-    fn forward_logits(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
+    fn forward(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
         let h = self.features(x, ctx);
         let h = self.norm.forward(h.view(), ctx);
         match &mut self.head {
@@ -195,10 +199,13 @@ impl TrainModel for LearnedModel {
         }
     }
 
-    /// Reverse of [`TrainModel::forward_logits`]; for `context`, with
+    /// Reverse of [`Layer::forward`]; for `context`, with
     /// `y = log_softmax(z)` averaged over `L` frames:
     /// `dz_f = (g - softmax(z_f) sum(g)) / L`.
-    fn backward_logits(&mut self, grad_logits: ArrayViewD<'_, f32>) {
+    ///
+    /// # Shapes
+    /// `(batch, n_classes) -> (batch, frames, prefix_dims)`
+    fn backward(&mut self, grad_logits: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         let g = match &mut self.head {
             Head::Whole(net) => net.backward(grad_logits),
             Head::Frames { context, net, lengths, frames, posteriors } => {
@@ -230,9 +237,10 @@ impl TrainModel for LearnedModel {
         for s in self.front.iter_mut().rev() {
             g = s.layer().backward(g.view());
         }
+        g
     }
 
-    fn parameters(&self) -> Vec<&Param> {
+    fn params(&self) -> Vec<&Param> {
         let mut v: Vec<&Param> = self.front.iter().flat_map(|s| s.layer_ref().params()).collect();
         v.extend(self.norm.params());
         match &self.head {
@@ -242,7 +250,7 @@ impl TrainModel for LearnedModel {
         v
     }
 
-    fn parameters_mut(&mut self) -> Vec<&mut Param> {
+    fn params_mut(&mut self) -> Vec<&mut Param> {
         let mut v: Vec<&mut Param> = self.front.iter_mut().flat_map(|s| s.layer().params_mut()).collect();
         v.extend(self.norm.params_mut());
         match &mut self.head {
@@ -250,6 +258,25 @@ impl TrainModel for LearnedModel {
             Head::Frames { net, .. } => v.extend(net.params_mut()),
         }
         v
+    }
+
+}
+
+impl TrainModel for LearnedModel {
+    fn forward_logits(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
+        self.forward(x, ctx)
+    }
+
+    fn backward_logits(&mut self, grad_logits: ArrayViewD<'_, f32>) {
+        self.backward(grad_logits);
+    }
+
+    fn parameters(&self) -> Vec<&Param> {
+        self.params()
+    }
+
+    fn parameters_mut(&mut self) -> Vec<&mut Param> {
+        self.params_mut()
     }
 
     fn param_labels(&self) -> Vec<String> {
@@ -277,3 +304,7 @@ pub fn padded(utts: &[&Array2<f32>]) -> (Array3<f32>, Vec<usize>) {
     }
     (x, utts.iter().map(|u| u.nrows().max(1)).collect())
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;
