@@ -1,0 +1,44 @@
+use std::path::Path;
+
+use ndarray::ArrayD;
+use rand::RngExt;
+
+use super::*;
+use crate::experiment::learned::build_model;
+use crate::experiment::ExperimentConfig;
+use crate::nn::gradcheck::{check_layer, CheckOptions};
+use crate::nn::rng_from_seed;
+
+fn config(mode: &str) -> ExperimentConfig {
+    let text = format!(
+        "[frontend.learn]\nmel = {{ learn = true }}\ncompress = {{ learn = true }}\ndct = {{ learn = true }}\n\
+         [input]\nmode = \"{mode}\"\ncontext = 1\nframes = 5\n[classifier]\nhidden = [8]\nactivation = \"tanh\"\n"
+    );
+    ExperimentConfig::from_toml_str(&text, Path::new("models/g.toml")).expect("valid config")
+}
+
+/// The whole pipeline (learned mel, log, DCT, FeatureNorm, classifier) in
+/// each input mode, against finite differences, with ragged lengths.
+#[test]
+fn whole_pipeline_gradients_match_finite_differences() {
+    for mode in ["pool", "context", "fixed"] {
+        let cfg = config(mode);
+        let mut model = build_model(&cfg, 3, &mut rng_from_seed(5)).expect("model");
+        let mut rng = rng_from_seed(9);
+        // Power spectra of Kaldi 8 kHz frames (129 bins), O(1e3) like quiet
+        // int16-scale speech: well above the log floor, so log is smooth.
+        let x = ArrayD::from_shape_fn(ndarray::IxDyn(&[2, 6, 129]), |_| rng.random_range(500.0f32..2000.0));
+        let opts = CheckOptions { lengths: Some(vec![6, 4]), empty_batch: false, ..CheckOptions::default() };
+        let report = check_layer(&mut model, &x, &opts);
+        assert!(!report.rows.is_empty(), "{mode}: nothing checked");
+    }
+}
+
+#[test]
+fn parameter_counts_split_front_end_and_classifier() {
+    let model = build_model(&config("pool"), 3, &mut rng_from_seed(5)).expect("model");
+    // Kaldi 8 kHz: 23 x 129 mel matrix, 1 log offset, 13 x 23 DCT.
+    assert_eq!(model.frontend_params(), 23 * 129 + 1 + 13 * 23);
+    // Stats pooling of 13 ceps -> 26 -> 8 -> 3.
+    assert_eq!(model.classifier_params(), (26 * 8 + 8 + 8 * 3 + 3) as u64);
+}
