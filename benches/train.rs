@@ -34,50 +34,78 @@ use speechfront::train::{TrainConfig, Trainer};
 
 const DIMS: [usize; 4] = [1287, 256, 256, 10];
 
-fn step_bench<M: Measurement>(c: &mut Criterion<M>, batch: usize, dropout: f32, l2: f32, name: &str) {
+fn step_bench<M: Measurement>(
+    c: &mut Criterion<M>,
+    batch: usize,
+    dropout: f32,
+    l2: f32,
+    name: &str,
+) {
     let mut rng = rng_from_seed(1);
-    let spec = MlpSpec { hidden: vec![DIMS[1], DIMS[2]], dropout, input_norm: false, ..Default::default() };
+    let spec = MlpSpec {
+        hidden: vec![DIMS[1], DIMS[2]],
+        dropout,
+        input_norm: false,
+        ..Default::default()
+    };
     let mut net = build(&spec, DIMS[0], DIMS[3], &mut rng).expect("valid spec");
     let x = ArrayD::from_shape_fn(IxDyn(&[batch, DIMS[0]]), |_| rng.random_range(-1.0f32..1.0));
     let labels: Vec<usize> = (0..batch).map(|_| rng.random_range(0..DIMS[3])).collect();
-    let cfg = TrainConfig { optimizer: OptimizerSpec::default(), l2, ..Default::default() };
+    let cfg = TrainConfig {
+        optimizer: OptimizerSpec::default(),
+        l2,
+        ..Default::default()
+    };
     let mut trainer = Trainer::new(&cfg).expect("valid config");
     let mut group = c.benchmark_group("mlp_train_step");
     group.throughput(Throughput::Elements(batch as u64));
     group.bench_function(BenchmarkId::from_parameter(name), |b| {
-        b.iter(|| trainer.step(&mut net, x.view(), &labels, None, None, 1e-4, &mut rng).expect("finite"))
+        b.iter(|| {
+            trainer
+                .step(&mut net, x.view(), &labels, None, None, 1e-4, &mut rng)
+                .expect("finite")
+        })
     });
     group.finish();
 }
 
 fn floor_bench<M: Measurement>(c: &mut Criterion<M>, batch: usize) {
     let mut rng = rng_from_seed(2);
-    let w: Vec<Array2<f32>> = (0..3).map(|i| Init::HeUniform.weights(DIMS[i], DIMS[i + 1], &mut rng)).collect();
-    let mut gw: Vec<Array2<f32>> = (0..3).map(|i| Array2::zeros((DIMS[i], DIMS[i + 1]))).collect();
+    let w: Vec<Array2<f32>> = (0..3)
+        .map(|i| Init::HeUniform.weights(DIMS[i], DIMS[i + 1], &mut rng))
+        .collect();
+    let mut gw: Vec<Array2<f32>> = (0..3)
+        .map(|i| Array2::zeros((DIMS[i], DIMS[i + 1])))
+        .collect();
     let x = Array2::from_shape_fn((batch, DIMS[0]), |_| rng.random_range(-1.0f32..1.0));
     let mut h: Vec<Array2<f32>> = (1..4).map(|i| Array2::zeros((batch, DIMS[i]))).collect();
-    let mut g: Vec<Array2<f32>> = (1..4).map(|i| Array2::from_elem((batch, DIMS[i]), 1e-3)).collect();
+    let mut g: Vec<Array2<f32>> = (1..4)
+        .map(|i| Array2::from_elem((batch, DIMS[i]), 1e-3))
+        .collect();
     let mut group = c.benchmark_group("mlp_train_step");
     group.throughput(Throughput::Elements(batch as u64));
-    group.bench_function(BenchmarkId::from_parameter(format!("matmul_floor_batch_{batch}")), |b| {
-        b.iter(|| {
-            // forward: (B, in) x (in, out)
-            general_mat_mul(1.0, &x, &w[0], 0.0, &mut h[0]);
-            let (h0, rest) = h.split_at_mut(1);
-            general_mat_mul(1.0, &h0[0], &w[1], 0.0, &mut rest[0]);
-            let (h1, h2) = rest.split_at_mut(1);
-            general_mat_mul(1.0, &h1[0], &w[2], 0.0, &mut h2[0]);
-            // weight gradients: (in, B) x (B, out)
-            general_mat_mul(1.0, &h[1].t(), &g[2], 1.0, &mut gw[2]);
-            general_mat_mul(1.0, &h[0].t(), &g[1], 1.0, &mut gw[1]);
-            general_mat_mul(1.0, &x.t(), &g[0], 1.0, &mut gw[0]);
-            // input gradients of layers 3 and 2: (B, out) x (out, in)
-            let (g01, g2) = g.split_at_mut(2);
-            general_mat_mul(1.0, &g2[0], &w[2].t(), 0.0, &mut g01[1]);
-            let (g0, g1) = g01.split_at_mut(1);
-            general_mat_mul(1.0, &g1[0], &w[1].t(), 0.0, &mut g0[0]);
-        })
-    });
+    group.bench_function(
+        BenchmarkId::from_parameter(format!("matmul_floor_batch_{batch}")),
+        |b| {
+            b.iter(|| {
+                // forward: (B, in) x (in, out)
+                general_mat_mul(1.0, &x, &w[0], 0.0, &mut h[0]);
+                let (h0, rest) = h.split_at_mut(1);
+                general_mat_mul(1.0, &h0[0], &w[1], 0.0, &mut rest[0]);
+                let (h1, h2) = rest.split_at_mut(1);
+                general_mat_mul(1.0, &h1[0], &w[2], 0.0, &mut h2[0]);
+                // weight gradients: (in, B) x (B, out)
+                general_mat_mul(1.0, &h[1].t(), &g[2], 1.0, &mut gw[2]);
+                general_mat_mul(1.0, &h[0].t(), &g[1], 1.0, &mut gw[1]);
+                general_mat_mul(1.0, &x.t(), &g[0], 1.0, &mut gw[0]);
+                // input gradients of layers 3 and 2: (B, out) x (out, in)
+                let (g01, g2) = g.split_at_mut(2);
+                general_mat_mul(1.0, &g2[0], &w[2].t(), 0.0, &mut g01[1]);
+                let (g0, g1) = g01.split_at_mut(1);
+                general_mat_mul(1.0, &g1[0], &w[1].t(), 0.0, &mut g0[0]);
+            })
+        },
+    );
     group.finish();
 }
 
@@ -94,7 +122,10 @@ struct ThreadCpuTime;
 
 fn thread_cpu_ns() -> u64 {
     let s = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
-    s.split_whitespace().next().and_then(|v| v.parse().ok()).expect("schedstat: run time in ns")
+    s.split_whitespace()
+        .next()
+        .and_then(|v| v.parse().ok())
+        .expect("schedstat: run time in ns")
 }
 
 struct NsFormatter;
@@ -112,7 +143,12 @@ impl ValueFormatter for NsFormatter {
         unit
     }
 
-    fn scale_throughputs(&self, _typical: f64, throughput: &Throughput, values: &mut [f64]) -> &'static str {
+    fn scale_throughputs(
+        &self,
+        _typical: f64,
+        throughput: &Throughput,
+        values: &mut [f64],
+    ) -> &'static str {
         let n = match *throughput {
             Throughput::Elements(e) | Throughput::ElementsAndBytes { elements: e, .. } => e as f64,
             Throughput::Bytes(b) | Throughput::BytesDecimal(b) => b as f64,
@@ -152,11 +188,15 @@ impl Measurement for ThreadCpuTime {
 
 fn main() {
     if std::env::var_os("BENCH_CPU_TIME").is_some_and(|v| v == "1") {
-        let mut c = Criterion::default().with_measurement(ThreadCpuTime).configure_from_args();
+        let mut c = Criterion::default()
+            .with_measurement(ThreadCpuTime)
+            .configure_from_args();
         benches(&mut c);
         c.final_summary();
     } else {
-        let mut c = Criterion::default().with_measurement(WallTime).configure_from_args();
+        let mut c = Criterion::default()
+            .with_measurement(WallTime)
+            .configure_from_args();
         benches(&mut c);
         c.final_summary();
     }

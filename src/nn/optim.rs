@@ -270,8 +270,13 @@ impl Optimizer {
                 }
                 OptimizerSpec::Adam { beta1, beta2, eps } => {
                     assert_eq!(a.len(), w.len(), "optimizer: parameter shape changed");
-                    let bc = AdamConsts::new(beta1, beta2, eps, t);
-                    adam(w, g, a, b, lr, l2, l1, 0.0, &bc)
+                    adam(
+                        w,
+                        g,
+                        a,
+                        b,
+                        &AdamStep::new(beta1, beta2, eps, t, lr, l2, l1, 0.0),
+                    )
                 }
                 OptimizerSpec::AdamW {
                     beta1,
@@ -280,9 +285,14 @@ impl Optimizer {
                     weight_decay,
                 } => {
                     assert_eq!(a.len(), w.len(), "optimizer: parameter shape changed");
-                    let bc = AdamConsts::new(beta1, beta2, eps, t);
                     let wd = if penalised { weight_decay } else { 0.0 };
-                    adam(w, g, a, b, lr, l2, l1, wd, &bc)
+                    adam(
+                        w,
+                        g,
+                        a,
+                        b,
+                        &AdamStep::new(beta1, beta2, eps, t, lr, l2, l1, wd),
+                    )
                 }
             }
         }
@@ -366,7 +376,15 @@ fn adaptive(
     }
 }
 
-struct AdamConsts {
+/// Scalars of one Adam/AdamW update.
+struct AdamStep {
+    lr: f32,
+    /// Coupled L2 strength (0 when not penalised).
+    l2: f32,
+    /// Proximal L1 strength (0 when not penalised).
+    l1: f32,
+    /// AdamW decoupled decay (0 for Adam or when not penalised).
+    wd: f32,
     beta1: f32,
     beta2: f32,
     eps: f32,
@@ -376,11 +394,16 @@ struct AdamConsts {
     c2: f32,
 }
 
-impl AdamConsts {
-    fn new(beta1: f32, beta2: f32, eps: f32, t: i32) -> Self {
+impl AdamStep {
+    #[allow(clippy::too_many_arguments)]
+    fn new(beta1: f32, beta2: f32, eps: f32, t: i32, lr: f32, l2: f32, l1: f32, wd: f32) -> Self {
         let c1 = 1.0 / (1.0 - (beta1 as f64).powi(t)) as f32;
         let c2 = 1.0 / (1.0 - (beta2 as f64).powi(t)) as f32;
-        AdamConsts {
+        AdamStep {
+            lr,
+            l2,
+            l1,
+            wd,
             beta1,
             beta2,
             eps,
@@ -397,53 +420,64 @@ impl AdamConsts {
 /// (8 lanes instead of SSE2's 4) is picked at run time. Rust never fuses a
 /// multiply and an add on its own, and `sqrt` and `/` are correctly rounded
 /// in every instruction set, so both copies give bit-identical results.
-#[allow(clippy::too_many_arguments)]
-fn adam(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
+fn adam(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], k: &AdamStep) {
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above), the only
             // requirement of a `target_feature(enable = "avx2")` function.
-            unsafe { adam_avx2(w, g, m, v, lr, l2, l1, wd, k) };
+            unsafe { adam_avx2(w, g, m, v, k) };
             return;
         }
     }
-    adam_body(w, g, m, v, lr, l2, l1, wd, k);
+    adam_dispatch_l1(w, g, m, v, k);
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn adam_avx2(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
-    adam_body(w, g, m, v, lr, l2, l1, wd, k);
+unsafe fn adam_avx2(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], k: &AdamStep) {
+    adam_dispatch_l1(w, g, m, v, k);
 }
 
 #[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn adam_body(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
-    let (b1, b2, eps, c1, c2) = (k.beta1, k.beta2, k.eps, k.c1, k.c2);
-    let (nb1, nb2) = (1.0 - b1, 1.0 - b2);
-    let decay = 1.0 - lr * wd;
-    let lanes = w.iter_mut().zip(g.iter_mut()).zip(m.iter_mut()).zip(v.iter_mut());
-    if l1 > 0.0 {
-        for (((w, g), m), v) in lanes {
-            let ge = *g + l2 * *w;
-            let mi = b1 * *m + nb1 * ge;
-            let vi = b2 * *v + nb2 * ge * ge;
-            let step = lr / ((vi * c2).sqrt() + eps);
-            let nw = *w * decay - step * (mi * c1);
-            (*m, *v, *g) = (mi, vi, 0.0);
-            *w = soft_threshold(nw, step * l1);
-        }
+fn adam_dispatch_l1(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], k: &AdamStep) {
+    if k.l1 > 0.0 {
+        adam_body::<true>(w, g, m, v, k);
     } else {
-        for (((w, g), m), v) in lanes {
-            let ge = *g + l2 * *w;
-            let mi = b1 * *m + nb1 * ge;
-            let vi = b2 * *v + nb2 * ge * ge;
-            let step = lr / ((vi * c2).sqrt() + eps);
-            *w = *w * decay - step * (mi * c1);
-            (*m, *v, *g) = (mi, vi, 0.0);
-        }
+        adam_body::<false>(w, g, m, v, k);
+    }
+}
+
+/// The element-wise update; `L1` selects (at compile time) the loop with
+/// the proximal step, so the common loop carries no extra work.
+#[inline(always)]
+fn adam_body<const L1: bool>(
+    w: &mut [f32],
+    g: &mut [f32],
+    m: &mut [f32],
+    v: &mut [f32],
+    k: &AdamStep,
+) {
+    let (b1, b2, eps, c1, c2, lr, l2) = (k.beta1, k.beta2, k.eps, k.c1, k.c2, k.lr, k.l2);
+    let (nb1, nb2) = (1.0 - b1, 1.0 - b2);
+    let decay = 1.0 - lr * k.wd;
+    for (((w, g), m), v) in w
+        .iter_mut()
+        .zip(g.iter_mut())
+        .zip(m.iter_mut())
+        .zip(v.iter_mut())
+    {
+        let ge = *g + l2 * *w;
+        let mi = b1 * *m + nb1 * ge;
+        let vi = b2 * *v + nb2 * ge * ge;
+        let step = lr / ((vi * c2).sqrt() + eps);
+        let nw = *w * decay - step * (mi * c1);
+        (*m, *v, *g) = (mi, vi, 0.0);
+        *w = if L1 {
+            soft_threshold(nw, step * k.l1)
+        } else {
+            nw
+        };
     }
 }
 

@@ -107,15 +107,15 @@ pub(crate) fn install_standardizer(net: &mut Sequential, s: &Standardize) {
     params[1].value = s.inv_std.value.clone();
 }
 
-fn subset(
-    data: &Dataset<'_>,
-    idx: &[usize],
-) -> (
+/// Samples, labels, weights and lengths of a subset.
+type Subset = (
     ArrayD<f32>,
     Vec<usize>,
     Option<Vec<f32>>,
     Option<Vec<usize>>,
-) {
+);
+
+fn subset(data: &Dataset<'_>, idx: &[usize]) -> Subset {
     let mut x = ArrayD::zeros(ndarray::IxDyn(&[0]));
     gather(&data.x, idx, &mut x);
     let labels = idx.iter().map(|&i| data.labels[i]).collect();
