@@ -16,9 +16,9 @@
 //! Run: `cargo bench --bench train -- mlp_train_step`
 //!
 //! On a shared machine wall-clock times swing with the other processes'
-//! load; `BENCH_CPU_TIME=1` measures this thread's CPU time instead (from
-//! `/proc/thread-self/schedstat`, Linux), which excludes time spent
-//! descheduled. On an idle machine both agree for these single-threaded
+//! load; `BENCH_CPU_TIME=1` measures this thread's CPU time instead
+//! (`clock_gettime(CLOCK_THREAD_CPUTIME_ID)`, Linux), which excludes time
+//! spent descheduled (but not the slowdown from a busy sibling hyperthread). On an idle machine both agree for these single-threaded
 //! benchmarks.
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
@@ -120,12 +120,29 @@ fn benches<M: Measurement>(c: &mut Criterion<M>) {
 /// CPU time of the calling thread, in nanoseconds.
 struct ThreadCpuTime;
 
+#[repr(C)]
+struct Timespec {
+    tv_sec: i64,
+    tv_nsec: i64,
+}
+
+extern "C" {
+    fn clock_gettime(clock: i32, tp: *mut Timespec) -> i32;
+}
+
+/// `CLOCK_THREAD_CPUTIME_ID` on Linux.
+const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+
+/// CPU time of the calling thread in ns. `clock_gettime` is used rather
+/// than `/proc/thread-self/schedstat`, which is only refreshed at scheduler
+/// ticks (4 ms) and reads zero for a 1 ms sample.
 fn thread_cpu_ns() -> u64 {
-    let s = std::fs::read_to_string("/proc/thread-self/schedstat").expect("Linux schedstat");
-    s.split_whitespace()
-        .next()
-        .and_then(|v| v.parse().ok())
-        .expect("schedstat: run time in ns")
+    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: `ts` is a valid, writable timespec (two i64 on x86-64 and
+    // aarch64 Linux) and the clock id is a constant Linux defines.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 struct NsFormatter;
