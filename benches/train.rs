@@ -137,7 +137,10 @@ const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
 /// than `/proc/thread-self/schedstat`, which is only refreshed at scheduler
 /// ticks (4 ms) and reads zero for a 1 ms sample.
 fn thread_cpu_ns() -> u64 {
-    let mut ts = Timespec { tv_sec: 0, tv_nsec: 0 };
+    let mut ts = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
     // SAFETY: `ts` is a valid, writable timespec (two i64 on x86-64 and
     // aarch64 Linux) and the clock id is a constant Linux defines.
     let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut ts) };

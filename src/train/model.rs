@@ -177,3 +177,7 @@ pub fn train_classifier(
         history,
     })
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;
