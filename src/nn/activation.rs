@@ -153,11 +153,10 @@ impl Layer for Activation {
             self.name()
         );
         let f = self.f;
-        let mut dx = grad_out.to_owned();
-        Zip::from(&mut dx)
+        // One pass: read g and y, write dx (no copy-then-scale).
+        Zip::from(&grad_out)
             .and(&self.out)
-            .for_each(|g, &y| *g *= f.derivative_from_output(y));
-        dx
+            .map_collect(|&g, &y| g * f.derivative_from_output(y))
     }
 }
 
