@@ -4,6 +4,8 @@
 
 pub mod audio;
 pub mod data;
+pub mod experiment;
+pub mod extract;
 pub mod frontend;
 pub mod nn;
 pub mod report;

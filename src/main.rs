@@ -1,3 +1,164 @@
-fn main() {
-    println!("speechfront: commands to come");
+//! The `speechfront` command line: parse, then [`run`]. Each subcommand is a
+//! variant of [`Command`] with its own argument struct and handler, so
+//! `train`, `evaluate` and `compare` slot in next to `extract`.
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use speechfront::extract::{self, ExtractFlags, FileResult, OutputFormat};
+use speechfront::frontend::{Feature, Preset};
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Speech features (Kaldi- and librosa-exact MFCC/fbank) with a learnable front end.
+#[derive(Parser, Debug)]
+#[command(name = "speechfront", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Extract features from audio files and folders into .npy files or a Kaldi archive.
+    Extract(ExtractArgs),
+}
+
+/// Arguments of `extract` (raw; validated by `ExtractFlags::resolve`).
+#[derive(Args, Debug)]
+struct ExtractArgs {
+    /// Audio files or folders (walked recursively for .wav .flac .mp3 .ogg).
+    #[arg(required = true)]
+    inputs: Vec<PathBuf>,
+    /// Output directory; mirrors the input tree.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    /// Preset whose defaults start the options [default: kaldi].
+    #[arg(long, value_enum)]
+    preset: Option<Preset>,
+    /// Feature to compute [default: config, else mfcc].
+    #[arg(long, value_enum)]
+    feature: Option<Feature>,
+    /// Dither standard deviation (on the preset's sample scale); 0 = deterministic.
+    #[arg(long, value_name = "X")]
+    dither: Option<f32>,
+    /// TOML file with [frontend] and [audio] tables (flags override it).
+    #[arg(long, value_name = "FILE.toml")]
+    config: Option<PathBuf>,
+    /// Append delta and delta-delta features.
+    #[arg(long)]
+    deltas: bool,
+    /// Per-utterance cepstral mean normalisation.
+    #[arg(long)]
+    cmvn: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "npy")]
+    format: OutputFormat,
+    /// Worker threads (0 = one per core).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    jobs: usize,
+    /// Recompute outputs that already exist.
+    #[arg(long)]
+    force: bool,
+    /// Resample every file to this rate (Hz) [default: each file's own rate].
+    #[arg(long, value_name = "HZ")]
+    sample_rate: Option<u32>,
+    /// Keep only this channel (0-based) instead of averaging all channels.
+    #[arg(long, value_name = "N")]
+    channel: Option<usize>,
+    /// Global seed for dither (each file's seed derives from it and the file's key).
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+}
+
+impl From<ExtractArgs> for ExtractFlags {
+    fn from(a: ExtractArgs) -> Self {
+        ExtractFlags {
+            inputs: a.inputs,
+            out_dir: a.out,
+            preset: a.preset,
+            feature: a.feature,
+            dither: a.dither,
+            config: a.config,
+            deltas: a.deltas,
+            cmvn: a.cmvn,
+            format: a.format,
+            jobs: a.jobs,
+            force: a.force,
+            sample_rate: a.sample_rate,
+            channel: a.channel,
+            seed: a.seed,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Dispatch a parsed command line. `Ok(code)` is 0 on full success, 1 when
+/// some inputs failed; `Err` is a fatal error (exit status 2).
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Extract(args) => run_extract(args),
+    }
+}
+
+fn run_extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
+    let config = ExtractFlags::from(args)
+        .resolve()
+        .context("invalid extract configuration")?;
+    let bar = std::io::stderr().is_terminal().then(|| {
+        let bar = ProgressBar::new_spinner();
+        bar.set_style(
+            ProgressStyle::with_template("{spinner} {pos} files [{elapsed_precise}] {per_sec}")
+                .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+        );
+        bar
+    });
+    let on_file = |input: &Path, result: &FileResult| {
+        if let FileResult::Failed(reason) = result {
+            let line = format!("{}: {reason}", input.display());
+            match &bar {
+                Some(b) => b.println(line),
+                None => eprintln!("{line}"),
+            }
+        }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
+    };
+    let summary = extract::run(&config, &on_file)?;
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let speed = if summary.wall_seconds > 0.0 {
+        summary.audio_seconds / summary.wall_seconds
+    } else {
+        0.0
+    };
+    println!(
+        "extracted {} of {}; {} failed; {} skipped (output present); \
+         {:.1} s of audio in {:.3} s wall ({:.0}x real time)",
+        summary.extracted,
+        summary.total,
+        summary.failed,
+        summary.skipped,
+        summary.audio_seconds,
+        summary.wall_seconds,
+        speed
+    );
+    Ok(if summary.failed > 0 {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

@@ -1,0 +1,245 @@
+//! The hand-crafted path: features computed once per utterance (and cached
+//! on disk), then only the classifier is trained.
+
+use std::time::Instant;
+
+use ndarray::{Array2, Array3, ArrayView2, Axis};
+use rayon::prelude::*;
+
+use crate::data::{length, FeatureCache, Pad};
+use crate::frontend::Frontend;
+use crate::nn::spec::Pooling;
+use crate::nn::{rng_from_seed, Layer};
+use crate::train::{train_classifier, Dataset as TrainSet, Metrics, TrainedModel};
+
+use super::config::{ExperimentConfig, InputConfig, InputMode};
+use super::corpus::Corpus;
+use super::{item_seed, ExperimentError, RunOutput};
+
+/// Samples of one utterance after optional silence trimming, zero-padded
+/// to at least `min_len` so that every utterance yields a frame.
+pub fn prepare_samples(samples: &[f32], rate: u32, input: &InputConfig, min_len: usize) -> Vec<f32> {
+    let kept = if input.trim_silence {
+        match crate::data::speech::speech_samples(samples, rate, &input.speech) {
+            Ok(r) if !r.is_empty() => &samples[r],
+            _ => samples,
+        }
+    } else {
+        samples
+    };
+    let mut v = kept.to_vec();
+    if v.len() < min_len {
+        v.resize(min_len, 0.0);
+    }
+    v
+}
+
+/// Features of one utterance through the hand-crafted front end.
+pub fn utterance_features(fe: &Frontend, samples: &[f32], rate: u32, input: &InputConfig, seed: u64) -> Array2<f32> {
+    let min_len = fe.options().frame_length();
+    let s = prepare_samples(samples, rate, input, min_len);
+    fe.compute(&s, &mut rng_from_seed(seed))
+}
+
+/// Features of every utterance of the corpus (no augmentation), through the
+/// on-disk cache when one is given. The cache key covers the front-end
+/// options, the input trimming settings and the file contents.
+///
+/// # Errors
+/// Invalid front-end options; a cache that cannot be written.
+pub fn corpus_features(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    cache: Option<&FeatureCache>,
+) -> Result<Vec<Array2<f32>>, ExperimentError> {
+    let opts = cfg.frontend_options()?;
+    let fe = Frontend::new(&opts)?;
+    let key = crate::data::canonical_json(&(&opts, cfg.input.trim_silence, &cfg.input.speech, cfg.sample_rate_hz))?;
+    corpus
+        .data
+        .items
+        .par_iter()
+        .zip(corpus.audio.par_iter())
+        .map(|(item, samples)| {
+            let seed = item_seed(0, &item.rel_path);
+            let compute = || Ok::<_, ExperimentError>(utterance_features(&fe, samples, corpus.sample_rate_hz, &cfg.input, seed));
+            match cache {
+                Some(c) => c.get_or_compute(&item.path, &key, compute),
+                None => compute(),
+            }
+        })
+        .collect()
+}
+
+/// Training utterances: the originals plus `augment.copies` perturbed copies
+/// of each, drawn from generators seeded by (run seed, item, copy).
+fn training_utterances(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    train: &[usize],
+    seed: u64,
+) -> Result<(Vec<Array2<f32>>, Vec<usize>), ExperimentError> {
+    let targets = corpus.targets();
+    let mut utts: Vec<Array2<f32>> = train.iter().map(|&i| feats[i].clone()).collect();
+    let mut labels: Vec<usize> = train.iter().map(|&i| targets[i]).collect();
+    if cfg.augment.is_active() {
+        let fe = Frontend::new(&cfg.frontend_options()?)?;
+        let aug = &cfg.augment;
+        let jobs: Vec<(usize, usize)> = train.iter().flat_map(|&i| (0..aug.copies).map(move |c| (i, c))).collect();
+        let extra: Vec<Array2<f32>> = jobs
+            .par_iter()
+            .map(|&(i, c)| {
+                let mut rng = rng_from_seed(item_seed(seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), &corpus.data.items[i].rel_path));
+                let x = if aug.wave.is_active() {
+                    let wave = aug.wave.apply(&corpus.audio[i], corpus.sample_rate_hz, &mut rng);
+                    utterance_features(&fe, &wave, corpus.sample_rate_hz, &cfg.input, rng_seed_next(&mut rng))
+                } else {
+                    feats[i].clone()
+                };
+                if aug.feature.is_active() {
+                    aug.feature.apply(x.view(), &mut rng)
+                } else {
+                    x
+                }
+            })
+            .collect();
+        labels.extend(jobs.iter().map(|&(i, _)| targets[i]));
+        utts.extend(extra);
+    }
+    Ok((utts, labels))
+}
+
+fn rng_seed_next(rng: &mut crate::nn::Rng) -> u64 {
+    use rand::RngExt;
+    rng.random::<u64>()
+}
+
+/// Pads utterances into `(n, max_frames, dims)` with their lengths.
+fn padded(utts: &[ArrayView2<'_, f32>], dims: usize) -> (Array3<f32>, Vec<usize>) {
+    let max = utts.iter().map(|u| u.nrows()).max().unwrap_or(0).max(1);
+    let mut x = Array3::zeros((utts.len(), max, dims));
+    for (mut slot, u) in x.outer_iter_mut().zip(utts) {
+        slot.slice_mut(ndarray::s![..u.nrows(), ..]).assign(u);
+    }
+    (x, utts.iter().map(|u| u.nrows().max(1)).collect())
+}
+
+/// Flattened fixed-length inputs `(n, frames * dims)`.
+fn fixed(utts: &[ArrayView2<'_, f32>], cfg: &InputConfig) -> Result<Array2<f32>, ExperimentError> {
+    let rows: Vec<Array2<f32>> =
+        utts.iter().map(|u| length::fit_frames(*u, cfg.frames, Pad::Zeros, cfg.align)).collect::<Result<_, _>>()?;
+    let dims = rows.first().map(|r| r.len()).unwrap_or(0);
+    let mut x = Array2::zeros((rows.len(), dims));
+    for (mut row, r) in x.outer_iter_mut().zip(&rows) {
+        row.assign(&ndarray::ArrayView1::from(r.as_slice().expect("standard layout")));
+    }
+    Ok(x)
+}
+
+/// A trained classifier plus how its inputs are shaped.
+pub struct ClassicModel {
+    /// The network and its standardisation.
+    pub model: TrainedModel,
+    /// Input shaping used in training.
+    pub input: InputConfig,
+}
+
+impl ClassicModel {
+    /// Predicted class of each utterance's features.
+    ///
+    /// # Errors
+    /// Malformed features for this model.
+    pub fn predict(&mut self, utts: &[ArrayView2<'_, f32>]) -> Result<Vec<usize>, ExperimentError> {
+        if utts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dims = utts[0].ncols();
+        Ok(match self.input.mode {
+            InputMode::Context => self.model.predict_utterances(utts)?,
+            InputMode::Pool => {
+                let (x, lengths) = padded(utts, dims);
+                let mut out = Vec::with_capacity(utts.len());
+                for (chunk, lens) in x.axis_chunks_iter(Axis(0), 256).zip(lengths.chunks(256)) {
+                    out.extend(self.model.predict(chunk.into_dyn(), Some(lens)));
+                }
+                out
+            }
+            InputMode::Fixed => self.model.predict(fixed(utts, &self.input)?.view().into_dyn(), None),
+        })
+    }
+}
+
+/// Trains the classifier of `cfg` on `train` items' features with `seed`.
+///
+/// # Errors
+/// Invalid configuration, empty data, a diverged training.
+pub fn train_classic(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    train: &[usize],
+    seed: u64,
+) -> Result<ClassicModel, ExperimentError> {
+    let (utts, labels) = training_utterances(corpus, cfg, feats, train, seed)?;
+    let views: Vec<ArrayView2<'_, f32>> = utts.iter().map(|u| u.view()).collect();
+    let n_classes = corpus.data.classes.len();
+    let classes = corpus.data.classes.clone();
+    let mut tcfg = cfg.train.clone();
+    tcfg.seed = seed;
+    let mut spec = cfg.classifier.clone();
+    let model = match cfg.input.mode {
+        InputMode::Context => {
+            spec.pooling = Pooling::None;
+            crate::train::frames::train_frame_classifier(&spec, &tcfg, &views, &labels, n_classes, cfg.input.context, classes)?
+        }
+        InputMode::Pool => {
+            spec.pooling = Pooling::MeanStd;
+            let dims = views.first().map(|v| v.ncols()).unwrap_or(0);
+            let (x, lengths) = padded(&views, dims);
+            let mut set = TrainSet::new(x.view().into_dyn(), &labels);
+            set.lengths = Some(&lengths);
+            train_classifier(&spec, &tcfg, &set, n_classes, classes)?
+        }
+        InputMode::Fixed => {
+            spec.pooling = Pooling::None;
+            let x = fixed(&views, &cfg.input)?;
+            train_classifier(&spec, &tcfg, &TrainSet::new(x.view().into_dyn(), &labels), n_classes, classes)?
+        }
+    };
+    Ok(ClassicModel { model, input: cfg.input.clone() })
+}
+
+/// Trains on `train`, tests on `test`: one run of the hand-crafted path.
+///
+/// # Errors
+/// As [`train_classic`].
+pub fn run_classic(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    train: &[usize],
+    test: &[usize],
+    seed: u64,
+) -> Result<RunOutput, ExperimentError> {
+    let start = Instant::now();
+    let mut m = train_classic(corpus, cfg, feats, train, seed)?;
+    let train_seconds = start.elapsed().as_secs_f64();
+    let views: Vec<ArrayView2<'_, f32>> = test.iter().map(|&i| feats[i].view()).collect();
+    let predicted = m.predict(&views)?;
+    let targets = corpus.targets();
+    let truth: Vec<usize> = test.iter().map(|&i| targets[i]).collect();
+    let metrics = Metrics::compute(&predicted, &truth, corpus.data.classes.len());
+    let classifier_params = m.model.network.params().iter().filter(|p| p.trainable).map(|p| p.len() as u64).sum();
+    Ok(RunOutput {
+        test_items: test.to_vec(),
+        predicted,
+        truth,
+        metrics,
+        history: m.model.history.clone(),
+        train_seconds,
+        frontend_params: 0,
+        classifier_params,
+        learned: Vec::new(),
+    })
+}

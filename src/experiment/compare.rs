@@ -1,0 +1,209 @@
+//! `compare`: every configuration with every seed on the same split,
+//! gathered into one [`Report`].
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
+
+use ndarray::Array2;
+use rayon::prelude::*;
+
+use crate::data::{FeatureCache, Fold, LabelSource, Split};
+use crate::nn::rng_from_seed;
+use crate::report::{
+    self, ConfigResult, DataSummary, EpochRecord, ExampleFeatures, FeatureScaling, HeldOutResult,
+    LearnedStage, Report, RunResult, SkippedFile, Throughput,
+};
+
+use super::config::ExperimentConfig;
+use super::corpus::Corpus;
+use super::{classic, learned, ExperimentError, RunOutput};
+
+/// What to compare, on which data, how.
+#[derive(Debug, Clone)]
+pub struct CompareOptions {
+    /// The labelled audio folder.
+    pub data: PathBuf,
+    /// How labels are found.
+    pub labels: LabelSource,
+    /// How the data is split.
+    pub split: Split,
+    /// The configurations.
+    pub configs: Vec<ExperimentConfig>,
+    /// Seeds `base_seed .. base_seed + seeds`.
+    pub seeds: usize,
+    /// First seed.
+    pub base_seed: u64,
+    /// Feature cache folder (None: no cache).
+    pub cache_dir: Option<PathBuf>,
+    /// Print one line per finished run on stderr.
+    pub progress: bool,
+    /// The command line, recorded in the report.
+    pub command_line: String,
+}
+
+struct Prepared {
+    feats: Vec<Array2<f32>>,
+    extract_seconds: f64,
+}
+
+fn prepare(corpus: &Corpus, cfg: &ExperimentConfig, cache: Option<&FeatureCache>) -> Result<Prepared, ExperimentError> {
+    let start = Instant::now();
+    let feats = if cfg.has_learned_stage() {
+        learned::corpus_prefix(corpus, cfg, cache)?
+    } else {
+        classic::corpus_features(corpus, cfg, cache)?
+    };
+    Ok(Prepared { feats, extract_seconds: start.elapsed().as_secs_f64() })
+}
+
+fn run_one(corpus: &Corpus, cfg: &ExperimentConfig, p: &Prepared, fold: &Fold, seed: u64) -> Result<RunOutput, ExperimentError> {
+    if cfg.has_learned_stage() {
+        learned::run_learned(corpus, cfg, &p.feats, &fold.train, &fold.test, seed)
+    } else {
+        classic::run_classic(corpus, cfg, &p.feats, &fold.train, &fold.test, seed)
+    }
+}
+
+fn run_result(corpus: &Corpus, fold_index: usize, fold: &Fold, seed: u64, out: &RunOutput) -> RunResult {
+    let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    for ((&i, &p), &t) in out.test_items.iter().zip(&out.predicted).zip(&out.truth) {
+        let e = per.entry(corpus.data.items[i].speaker.clone().unwrap_or_default()).or_default();
+        e.0 += usize::from(p == t);
+        e.1 += 1;
+    }
+    RunResult {
+        seed,
+        fold: Some(fold_index),
+        held_out_speaker: (fold.test_speakers.len() == 1).then(|| fold.test_speakers[0].clone()),
+        accuracy: out.metrics.accuracy,
+        macro_f1: out.metrics.macro_f1,
+        confusion: out.metrics.confusion.iter().map(|r| r.iter().map(|&c| c as u32).collect()).collect(),
+        per_speaker: per.into_iter().map(|(s, (c, n))| (s, c as f64 / n.max(1) as f64)).collect(),
+        train_seconds: out.train_seconds,
+        history: out
+            .history
+            .epochs
+            .iter()
+            .map(|e| EpochRecord {
+                epoch: e.epoch as u32,
+                train_loss: e.train_loss,
+                train_acc: e.train_accuracy,
+                val_loss: e.val_loss.unwrap_or(f64::NAN),
+                val_acc: e.val_accuracy.unwrap_or(f64::NAN),
+            })
+            .collect(),
+    }
+}
+
+/// Runs every configuration with every seed on every fold of the split and
+/// returns the report (not yet written).
+///
+/// # Errors
+/// Unreadable data, an invalid split, a configuration whose runs fail.
+pub fn compare(opts: &CompareOptions) -> Result<Report, ExperimentError> {
+    let cache = match &opts.cache_dir {
+        Some(d) => Some(FeatureCache::new(d)?),
+        None => None,
+    };
+    let mut report = report::provenance::new_report("speechfront: hand-crafted versus learned front ends", &opts.command_line);
+    let rates: Vec<u32> = opts.configs.iter().map(|c| c.sample_rate_hz).collect();
+    let mut corpora: BTreeMap<u32, Corpus> = BTreeMap::new();
+    for &r in &rates {
+        if let std::collections::btree_map::Entry::Vacant(e) = corpora.entry(r) {
+            e.insert(Corpus::load(&opts.data, &opts.labels, r)?);
+        }
+    }
+    let first = &corpora[&rates[0]];
+    report.split = opts.split.to_string();
+    report.data = DataSummary {
+        path: opts.data.display().to_string(),
+        n_files: first.data.items.len(),
+        n_classes: first.data.classes.len(),
+        classes: first.data.classes.clone(),
+        speakers: first.data.speakers(),
+        skipped: first
+            .data
+            .skipped
+            .iter()
+            .map(|(p, r)| SkippedFile { path: p.display().to_string(), reason: r.clone() })
+            .collect(),
+    };
+    let folds = opts.split.folds(&first.data, &mut rng_from_seed(opts.base_seed))?;
+    let seeds: Vec<u64> = (0..opts.seeds as u64).map(|s| opts.base_seed + s).collect();
+    let total = opts.configs.len() * folds.len() * seeds.len();
+    let done = AtomicUsize::new(0);
+    for cfg in &opts.configs {
+        let corpus = &corpora[&cfg.sample_rate_hz];
+        let prepared = prepare(corpus, cfg, cache.as_ref())?;
+        let jobs: Vec<(usize, u64)> = (0..folds.len()).flat_map(|f| seeds.iter().map(move |&s| (f, s))).collect();
+        let outs: Vec<Result<RunOutput, ExperimentError>> = jobs
+            .par_iter()
+            .map(|&(f, seed)| {
+                let out = run_one(corpus, cfg, &prepared, &folds[f], seed);
+                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
+                if opts.progress {
+                    match &out {
+                        Ok(o) => eprintln!(
+                            "[{n}/{total}] {} fold {} ({}) seed {seed}: accuracy {:.2}% in {:.1} s",
+                            cfg.name,
+                            f + 1,
+                            folds[f].name,
+                            100.0 * o.metrics.accuracy,
+                            o.train_seconds
+                        ),
+                        Err(e) => eprintln!("[{n}/{total}] {} fold {} seed {seed}: failed: {e}", cfg.name, f + 1),
+                    }
+                }
+                out
+            })
+            .collect();
+        let mut result = ConfigResult {
+            name: cfg.name.clone(),
+            config_toml: cfg.to_toml_string(),
+            ..ConfigResult::default()
+        };
+        let seconds = corpus.seconds();
+        result.throughput = Some(Throughput {
+            utterances_per_s: corpus.audio.len() as f64 / prepared.extract_seconds.max(1e-9),
+            x_real_time: seconds / prepared.extract_seconds.max(1e-9),
+        });
+        for (&(f, seed), out) in jobs.iter().zip(outs) {
+            let out = out?;
+            result.frontend_params = out.frontend_params;
+            result.classifier_params = out.classifier_params;
+            if f == 0 && seed == seeds[0] {
+                for stage in &out.learned {
+                    report.learned.push(LearnedStage { config: cfg.name.clone(), seed: Some(seed), stage: stage.clone() });
+                }
+            }
+            let rr = run_result(corpus, f, &folds[f], seed, &out);
+            if let Some(s) = &rr.held_out_speaker {
+                report.speaker_independent.push(HeldOutResult {
+                    config: cfg.name.clone(),
+                    speaker: s.clone(),
+                    seed,
+                    accuracy: rr.accuracy,
+                });
+            }
+            result.runs.push(rr);
+        }
+        if let Some(first_test) = folds.first().and_then(|f| f.test.first()) {
+            let item = &corpus.data.items[*first_test];
+            let x = &prepared.feats[*first_test];
+            report.example_features.push(ExampleFeatures {
+                label: cfg.name.clone(),
+                utterance: format!("{} (class {})", item.rel_path.display(), item.label),
+                features: x.outer_iter().map(|r| r.to_vec()).collect(),
+                scaling: if cfg.feature == crate::frontend::Feature::Mfcc && !cfg.has_learned_stage() {
+                    FeatureScaling::PerDim
+                } else {
+                    FeatureScaling::Global
+                },
+            });
+        }
+        report.configs.push(result);
+    }
+    Ok(report)
+}

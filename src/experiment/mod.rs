@@ -1,0 +1,102 @@
+//! Experiments: a configuration (front end, input shaping, classifier,
+//! training recipe) trained and tested on a labelled audio folder, one run
+//! per (configuration, fold, seed), gathered into a [`crate::report::Report`].
+//!
+//! # Two speeds from one description
+//! When no front-end stage is learned, features are a pure function of the
+//! audio: [`classic::corpus_features`] computes them once per configuration
+//! (through the on-disk [`crate::data::FeatureCache`]) and every seed and
+//! fold trains only the classifier. When some stage is learned,
+//! [`learned::corpus_prefix`] computes the frozen prefix (everything before
+//! the first learned stage) once, and [`learned::run_learned`] trains the
+//! rest end to end.
+//!
+//! # Determinism
+//! Every run's randomness (validation split, initial weights, shuffles,
+//! dropout, augmentation) derives from its seed; dither derives from the
+//! file's relative path. The same seed gives the same numbers whatever the
+//! number of threads.
+
+pub mod classic;
+pub mod compare;
+pub mod config;
+pub mod corpus;
+pub mod learned;
+
+use std::path::{Path, PathBuf};
+
+pub use compare::{compare, CompareOptions};
+pub use config::{ExperimentConfig, InputConfig, InputMode};
+pub use corpus::Corpus;
+
+use crate::report::StageData;
+use crate::train::{History, Metrics};
+
+/// Errors of experiments; each names the file or configuration at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ExperimentError {
+    /// A configuration file is unreadable or invalid.
+    #[error("{}: {reason}", path.display())]
+    Config {
+        /// The configuration file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The data folder has no usable file.
+    #[error("{}: no decodable, labelled audio file", path.display())]
+    NoData {
+        /// The data folder.
+        path: PathBuf,
+    },
+    /// Data-set errors (scanning, splits, cache).
+    #[error(transparent)]
+    Data(#[from] crate::data::DataError),
+    /// Front-end option errors.
+    #[error(transparent)]
+    Frontend(#[from] crate::frontend::FrontendError),
+    /// Training errors (divergence, invalid recipe).
+    #[error(transparent)]
+    Train(#[from] crate::train::TrainError),
+    /// Network construction errors.
+    #[error(transparent)]
+    Nn(#[from] crate::nn::NnError),
+    /// Writing the report failed.
+    #[error(transparent)]
+    Report(#[from] crate::report::ReportError),
+    /// Anything else, with context.
+    #[error("{0}")]
+    Other(String),
+}
+
+/// What one (configuration, fold, seed) run produced.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    /// Corpus indices of the test items, in prediction order.
+    pub test_items: Vec<usize>,
+    /// Predicted class per test item.
+    pub predicted: Vec<usize>,
+    /// True class per test item.
+    pub truth: Vec<usize>,
+    /// Accuracy, macro-F1, confusion.
+    pub metrics: Metrics,
+    /// Per-epoch losses and accuracies.
+    pub history: History,
+    /// Wall time of training.
+    pub train_seconds: f64,
+    /// Trainable scalars in the front end.
+    pub frontend_params: u64,
+    /// Trainable scalars in the classifier.
+    pub classifier_params: u64,
+    /// Learned stages next to their hand-crafted initial values.
+    pub learned: Vec<StageData>,
+}
+
+/// A per-item seed from a run seed and the item's relative path, so that
+/// per-item randomness does not depend on processing order.
+pub fn item_seed(seed: u64, rel_path: &Path) -> u64 {
+    let h = blake3::hash(rel_path.to_string_lossy().as_bytes());
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&h.as_bytes()[..8]);
+    u64::from_le_bytes(b) ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15)
+}

@@ -1,0 +1,170 @@
+//! Turning INPUT paths into jobs: walk folders recursively for audio files,
+//! mirror their tree under the output directory, derive each file's key.
+//!
+//! Mapping: a file found under folder `F` at `F/a/b.flac` becomes
+//! `DIR/a/b.npy` with key `a/b`; a file given directly becomes
+//! `DIR/<stem>.npy` with key `<stem>`. Files are sorted within each folder
+//! so runs are reproducible. Two inputs that would write the same output
+//! are a per-file error for the later one (never a silent overwrite).
+
+use crate::audio::has_audio_extension;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use super::ark::sanitise_key;
+
+/// One file to extract.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Job {
+    /// The audio file as found (input folder joined with the relative path).
+    pub input: PathBuf,
+    /// Output path relative to the output directory, extension `.npy`.
+    pub rel_out: PathBuf,
+    /// Key: relative path without extension, `/`-separated (the ark key and
+    /// the dither seed's input).
+    pub key: String,
+}
+
+/// An input that cannot become a job (missing path, unreadable folder,
+/// output collision); reported like a failed file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadInput {
+    /// The path as given or found.
+    pub input: PathBuf,
+    /// Why.
+    pub reason: String,
+}
+
+/// Expand `inputs` into jobs (in input order, folders sorted) and bad inputs.
+pub fn collect(inputs: &[PathBuf]) -> (Vec<Job>, Vec<BadInput>) {
+    let mut jobs = Vec::new();
+    let mut bad = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            walk_folder(input, &mut jobs, &mut bad);
+        } else if input.is_file() {
+            let stem = input
+                .file_stem()
+                .map(Path::new)
+                .unwrap_or(Path::new("input"));
+            jobs.push(job(input.clone(), stem));
+        } else {
+            bad.push(BadInput {
+                input: input.clone(),
+                reason: "no such file or folder".into(),
+            });
+        }
+    }
+    let jobs = drop_collisions(jobs, &mut bad);
+    (jobs, bad)
+}
+
+fn walk_folder(root: &Path, jobs: &mut Vec<Job>, bad: &mut Vec<BadInput>) {
+    let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
+        .sort_by_file_name();
+    for entry in walker {
+        match entry {
+            Ok(e) if e.file_type().is_file() && has_audio_extension(e.path()) => {
+                let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+                let rel_no_ext = rel.with_extension("");
+                jobs.push(job(e.path().to_path_buf(), &rel_no_ext));
+            }
+            Ok(_) => {}
+            Err(err) => bad.push(BadInput {
+                input: err.path().unwrap_or(root).to_path_buf(),
+                reason: format!("cannot walk folder: {err}"),
+            }),
+        }
+    }
+}
+
+/// A job whose relative path without extension is `rel_no_ext`.
+fn job(input: PathBuf, rel_no_ext: &Path) -> Job {
+    let key = rel_no_ext
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy())
+        .collect::<Vec<_>>()
+        .join("/");
+    let mut rel_out = rel_no_ext.as_os_str().to_owned();
+    rel_out.push(".npy");
+    Job {
+        input,
+        rel_out: PathBuf::from(rel_out),
+        key: sanitise_key(&key),
+    }
+}
+
+/// Keep the first job for each output (and key); later ones become errors.
+fn drop_collisions(jobs: Vec<Job>, bad: &mut Vec<BadInput>) -> Vec<Job> {
+    let mut seen: HashMap<String, PathBuf> = HashMap::with_capacity(jobs.len());
+    let mut kept = Vec::with_capacity(jobs.len());
+    for j in jobs {
+        match seen.get(&j.key) {
+            Some(first) => bad.push(BadInput {
+                reason: format!(
+                    "output {} (key {}) is already produced by {}",
+                    j.rel_out.display(),
+                    j.key,
+                    first.display()
+                ),
+                input: j.input,
+            }),
+            None => {
+                seen.insert(j.key.clone(), j.input.clone());
+                kept.push(j);
+            }
+        }
+    }
+    kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folders_mirror_and_files_flatten() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("corpus");
+        std::fs::create_dir_all(root.join("spk1/sess")).unwrap();
+        for f in [
+            "spk1/sess/u2.wav",
+            "spk1/u1.FLAC",
+            "b.mp3",
+            "a.ogg",
+            "notes.txt",
+            "x.npy",
+        ] {
+            std::fs::write(root.join(f), b"").unwrap();
+        }
+        let single = dir.path().join("lone.wav");
+        std::fs::write(&single, b"").unwrap();
+        let missing = dir.path().join("missing");
+        let (jobs, bad) = collect(&[root.clone(), single.clone(), missing.clone()]);
+        let keys: Vec<&str> = jobs.iter().map(|j| j.key.as_str()).collect();
+        assert_eq!(keys, vec!["a", "b", "spk1/sess/u2", "spk1/u1", "lone"]);
+        assert_eq!(jobs[2].rel_out, PathBuf::from("spk1/sess/u2.npy"));
+        assert_eq!(jobs[2].input, root.join("spk1/sess/u2.wav"));
+        assert_eq!(jobs[4].rel_out, PathBuf::from("lone.npy"));
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].input, missing);
+    }
+
+    #[test]
+    fn colliding_outputs_keep_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["same.wav", "same.flac"] {
+            std::fs::write(dir.path().join(f), b"").unwrap();
+        }
+        let (jobs, bad) = collect(&[dir.path().to_path_buf()]);
+        assert_eq!(jobs.len(), 1);
+        assert_eq!(jobs[0].input, dir.path().join("same.flac"));
+        assert_eq!(bad.len(), 1);
+        assert!(
+            bad[0].reason.contains("already produced by"),
+            "{}",
+            bad[0].reason
+        );
+    }
+}
