@@ -19,7 +19,10 @@ pub fn corpus_prefix(
     cfg: &ExperimentConfig,
     _cache: Option<&FeatureCache>,
 ) -> Result<Vec<Array2<f32>>, ExperimentError> {
-    Err(ExperimentError::Other(format!("{}: learned front ends are not wired into experiments yet", cfg.name)))
+    Err(ExperimentError::Other(format!(
+        "{}: learned front ends are not wired into experiments yet",
+        cfg.name
+    )))
 }
 
 /// One run of the learned path.
@@ -34,5 +37,8 @@ pub fn run_learned(
     _test: &[usize],
     _seed: u64,
 ) -> Result<RunOutput, ExperimentError> {
-    Err(ExperimentError::Other(format!("{}: learned front ends are not wired into experiments yet", cfg.name)))
+    Err(ExperimentError::Other(format!(
+        "{}: learned front ends are not wired into experiments yet",
+        cfg.name
+    )))
 }

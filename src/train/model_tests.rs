@@ -209,3 +209,17 @@ impl crate::train::History {
         self
     }
 }
+
+#[test]
+fn check_input_names_the_mismatch() {
+    let m = train_small(3);
+    let (x, _) = blobs(4, 6, 1);
+    assert!(m.check_input(x.view().into_dyn(), None).is_ok());
+    let (bad, _) = blobs(4, 5, 1);
+    let e = m
+        .check_input(bad.view().into_dyn(), None)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[4, 5]") && e.contains("last axis 6"), "{e}");
+    assert!(m.check_input(x.view().into_dyn(), Some(&[1, 2])).is_err());
+}
