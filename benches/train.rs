@@ -21,12 +21,16 @@
 //!
 //! | benchmark | step | samples/s | floor (matmuls only) | step / floor | PyTorch 2.11, 1 thread |
 //! | --- | --- | --- | --- | --- | --- |
-//! | batch_32 | 1.013 ms | 31,600 | 0.841 ms | 1.20 | 23,500 |
-//! | batch_128 | 3.061 ms | 41,800 | 2.722 ms | 1.12 | 39,000 |
-//! | batch_1024 | 22.49 ms | 45,500 | 21.76 ms | 1.03 | 49,500 |
-//! | batch_32_dropout_l2 | 1.078 ms | 29,700 | 0.841 ms | 1.28 | 20,200 |
-//! | batch_128_dropout_l2 | 3.252 ms | 39,400 | 2.722 ms | 1.19 | 32,300 |
-//! | batch_1024_dropout_l2 | 23.81 ms | 43,000 | 21.76 ms | 1.09 | 41,800 |
+//! | batch_32 | 0.935 ms | 34,200 | 0.758 ms | 1.23 | 23,500 |
+//! | batch_128 | 3.053 ms | 41,900 | 2.517 ms | 1.21 | 39,000 |
+//! | batch_1024 | 22.21 ms | 46,100 | 21.42 ms | 1.04 | 49,500 |
+//! | batch_32_dropout_l2 | 0.948 ms | 33,700 | 0.758 ms | 1.25 | 20,200 |
+//! | batch_128_dropout_l2 | 3.132 ms | 40,900 | 2.517 ms | 1.24 | 32,300 |
+//! | batch_1024_dropout_l2 | 22.93 ms | 44,700 | 21.42 ms | 1.07 | 41,800 |
+//!
+//! Repeated runs on the loaded machine move each figure by 5-10% (another
+//! run: 31,600 / 41,800 / 45,500 and ratios 1.20 / 1.12 / 1.03); wall-clock
+//! runs move by more (floor_batch_128 measured slower than its step once).
 //!
 //! Beyond the matmuls (perf, batch 128): the Adam update (~8%, a fixed
 //! cost per step over 400k parameters, hence the larger ratio at batch 32),
