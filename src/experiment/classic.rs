@@ -18,7 +18,12 @@ use super::{item_seed, ExperimentError, RunOutput};
 
 /// Samples of one utterance after optional silence trimming, zero-padded
 /// to at least `min_len` so that every utterance yields a frame.
-pub fn prepare_samples(samples: &[f32], rate: u32, input: &InputConfig, min_len: usize) -> Vec<f32> {
+pub fn prepare_samples(
+    samples: &[f32],
+    rate: u32,
+    input: &InputConfig,
+    min_len: usize,
+) -> Vec<f32> {
     let kept = if input.trim_silence {
         match crate::data::speech::speech_samples(samples, rate, &input.speech) {
             Ok(r) if !r.is_empty() => &samples[r],
@@ -35,7 +40,13 @@ pub fn prepare_samples(samples: &[f32], rate: u32, input: &InputConfig, min_len:
 }
 
 /// Features of one utterance through the hand-crafted front end.
-pub fn utterance_features(fe: &Frontend, samples: &[f32], rate: u32, input: &InputConfig, seed: u64) -> Array2<f32> {
+pub fn utterance_features(
+    fe: &Frontend,
+    samples: &[f32],
+    rate: u32,
+    input: &InputConfig,
+    seed: u64,
+) -> Array2<f32> {
     let min_len = fe.options().frame_length();
     let s = prepare_samples(samples, rate, input, min_len);
     fe.compute(&s, &mut rng_from_seed(seed))
@@ -54,7 +65,12 @@ pub fn corpus_features(
 ) -> Result<Vec<Array2<f32>>, ExperimentError> {
     let opts = cfg.frontend_options()?;
     let fe = Frontend::new(&opts)?;
-    let key = crate::data::canonical_json(&(&opts, cfg.input.trim_silence, &cfg.input.speech, cfg.sample_rate_hz))?;
+    let key = crate::data::canonical_json(&(
+        &opts,
+        cfg.input.trim_silence,
+        &cfg.input.speech,
+        cfg.sample_rate_hz,
+    ))?;
     corpus
         .data
         .items
@@ -62,7 +78,15 @@ pub fn corpus_features(
         .zip(corpus.audio.par_iter())
         .map(|(item, samples)| {
             let seed = item_seed(0, &item.rel_path);
-            let compute = || Ok::<_, ExperimentError>(utterance_features(&fe, samples, corpus.sample_rate_hz, &cfg.input, seed));
+            let compute = || {
+                Ok::<_, ExperimentError>(utterance_features(
+                    &fe,
+                    samples,
+                    corpus.sample_rate_hz,
+                    &cfg.input,
+                    seed,
+                ))
+            };
             match cache {
                 Some(c) => c.get_or_compute(&item.path, &key, compute),
                 None => compute(),
@@ -86,14 +110,28 @@ fn training_utterances(
     if cfg.augment.is_active() {
         let fe = Frontend::new(&cfg.frontend_options()?)?;
         let aug = &cfg.augment;
-        let jobs: Vec<(usize, usize)> = train.iter().flat_map(|&i| (0..aug.copies).map(move |c| (i, c))).collect();
+        let jobs: Vec<(usize, usize)> = train
+            .iter()
+            .flat_map(|&i| (0..aug.copies).map(move |c| (i, c)))
+            .collect();
         let extra: Vec<Array2<f32>> = jobs
             .par_iter()
             .map(|&(i, c)| {
-                let mut rng = rng_from_seed(item_seed(seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15), &corpus.data.items[i].rel_path));
+                let mut rng = rng_from_seed(item_seed(
+                    seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+                    &corpus.data.items[i].rel_path,
+                ));
                 let x = if aug.wave.is_active() {
-                    let wave = aug.wave.apply(&corpus.audio[i], corpus.sample_rate_hz, &mut rng);
-                    utterance_features(&fe, &wave, corpus.sample_rate_hz, &cfg.input, rng_seed_next(&mut rng))
+                    let wave = aug
+                        .wave
+                        .apply(&corpus.audio[i], corpus.sample_rate_hz, &mut rng);
+                    utterance_features(
+                        &fe,
+                        &wave,
+                        corpus.sample_rate_hz,
+                        &cfg.input,
+                        rng_seed_next(&mut rng),
+                    )
                 } else {
                     feats[i].clone()
                 };
@@ -127,12 +165,16 @@ fn padded(utts: &[ArrayView2<'_, f32>], dims: usize) -> (Array3<f32>, Vec<usize>
 
 /// Flattened fixed-length inputs `(n, frames * dims)`.
 fn fixed(utts: &[ArrayView2<'_, f32>], cfg: &InputConfig) -> Result<Array2<f32>, ExperimentError> {
-    let rows: Vec<Array2<f32>> =
-        utts.iter().map(|u| length::fit_frames(*u, cfg.frames, Pad::Zeros, cfg.align)).collect::<Result<_, _>>()?;
+    let rows: Vec<Array2<f32>> = utts
+        .iter()
+        .map(|u| length::fit_frames(*u, cfg.frames, Pad::Zeros, cfg.align))
+        .collect::<Result<_, _>>()?;
     let dims = rows.first().map(|r| r.len()).unwrap_or(0);
     let mut x = Array2::zeros((rows.len(), dims));
     for (mut row, r) in x.outer_iter_mut().zip(&rows) {
-        row.assign(&ndarray::ArrayView1::from(r.as_slice().expect("standard layout")));
+        row.assign(&ndarray::ArrayView1::from(
+            r.as_slice().expect("standard layout"),
+        ));
     }
     Ok(x)
 }
@@ -165,7 +207,9 @@ impl ClassicModel {
                 }
                 out
             }
-            InputMode::Fixed => self.model.predict(fixed(utts, &self.input)?.view().into_dyn(), None),
+            InputMode::Fixed => self
+                .model
+                .predict(fixed(utts, &self.input)?.view().into_dyn(), None),
         })
     }
 }
@@ -191,7 +235,15 @@ pub fn train_classic(
     let model = match cfg.input.mode {
         InputMode::Context => {
             spec.pooling = Pooling::None;
-            crate::train::frames::train_frame_classifier(&spec, &tcfg, &views, &labels, n_classes, cfg.input.context, classes)?
+            crate::train::frames::train_frame_classifier(
+                &spec,
+                &tcfg,
+                &views,
+                &labels,
+                n_classes,
+                cfg.input.context,
+                classes,
+            )?
         }
         InputMode::Pool => {
             spec.pooling = Pooling::MeanStd;
@@ -204,10 +256,19 @@ pub fn train_classic(
         InputMode::Fixed => {
             spec.pooling = Pooling::None;
             let x = fixed(&views, &cfg.input)?;
-            train_classifier(&spec, &tcfg, &TrainSet::new(x.view().into_dyn(), &labels), n_classes, classes)?
+            train_classifier(
+                &spec,
+                &tcfg,
+                &TrainSet::new(x.view().into_dyn(), &labels),
+                n_classes,
+                classes,
+            )?
         }
     };
-    Ok(ClassicModel { model, input: cfg.input.clone() })
+    Ok(ClassicModel {
+        model,
+        input: cfg.input.clone(),
+    })
 }
 
 /// Trains on `train`, tests on `test`: one run of the hand-crafted path.
@@ -230,7 +291,14 @@ pub fn run_classic(
     let targets = corpus.targets();
     let truth: Vec<usize> = test.iter().map(|&i| targets[i]).collect();
     let metrics = Metrics::compute(&predicted, &truth, corpus.data.classes.len());
-    let classifier_params = m.model.network.params().iter().filter(|p| p.trainable).map(|p| p.len() as u64).sum();
+    let classifier_params = m
+        .model
+        .network
+        .params()
+        .iter()
+        .filter(|p| p.trainable)
+        .map(|p| p.len() as u64)
+        .sum();
     Ok(RunOutput {
         test_items: test.to_vec(),
         predicted,

@@ -185,12 +185,16 @@ impl ExperimentConfig {
     /// Malformed TOML, unknown keys, or invalid front-end options, naming
     /// `origin`.
     pub fn from_toml_str(text: &str, origin: &Path) -> Result<Self, ExperimentError> {
-        let mut cfg: ExperimentConfig = toml::from_str(text).map_err(|e| ExperimentError::Config {
-            path: origin.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let mut cfg: ExperimentConfig =
+            toml::from_str(text).map_err(|e| ExperimentError::Config {
+                path: origin.to_path_buf(),
+                reason: e.to_string(),
+            })?;
         if cfg.name.is_empty() {
-            cfg.name = origin.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default();
+            cfg.name = origin
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
         }
         cfg.validate(origin)?;
         Ok(cfg)
@@ -209,11 +213,18 @@ impl ExperimentConfig {
     }
 
     fn validate(&self, origin: &Path) -> Result<(), ExperimentError> {
-        let bad = |reason: String| ExperimentError::Config { path: origin.to_path_buf(), reason };
+        let bad = |reason: String| ExperimentError::Config {
+            path: origin.to_path_buf(),
+            reason,
+        };
         self.frontend_options().map_err(|e| bad(e.to_string()))?;
         self.learn().map_err(|e| bad(e.to_string()))?;
-        self.classifier.validate().map_err(|e| bad(format!("[classifier] {e}")))?;
-        self.train.validate().map_err(|e| bad(format!("[train] {e}")))?;
+        self.classifier
+            .validate()
+            .map_err(|e| bad(format!("[classifier] {e}")))?;
+        self.train
+            .validate()
+            .map_err(|e| bad(format!("[train] {e}")))?;
         if self.sample_rate_hz == 0 {
             return Err(bad("sample_rate_hz (0) must be > 0".into()));
         }
@@ -229,7 +240,8 @@ impl ExperimentConfig {
     /// # Errors
     /// A key or value the front end rejects.
     pub fn frontend_options(&self) -> Result<FrontendOptions, crate::frontend::FrontendError> {
-        let mut opts = FrontendOptions::preset(self.preset, self.feature, self.sample_rate_hz as f32);
+        let mut opts =
+            FrontendOptions::preset(self.preset, self.feature, self.sample_rate_hz as f32);
         let mut table = self.frontend.clone();
         table.remove("learn");
         opts.merge_toml(&table)?;
@@ -250,7 +262,9 @@ impl ExperimentConfig {
 
     /// True when some front-end stage is trained.
     pub fn has_learned_stage(&self) -> bool {
-        self.learn().map(|l| l.first_learned().is_some()).unwrap_or(false)
+        self.learn()
+            .map(|l| l.first_learned().is_some())
+            .unwrap_or(false)
     }
 
     /// The configuration as TOML text (for reports and saved models).
@@ -269,7 +283,10 @@ pub fn config_paths(args: &[PathBuf]) -> Result<Vec<PathBuf>, ExperimentError> {
     for a in args {
         if a.is_dir() {
             let mut files: Vec<PathBuf> = std::fs::read_dir(a)
-                .map_err(|e| ExperimentError::Config { path: a.clone(), reason: e.to_string() })?
+                .map_err(|e| ExperimentError::Config {
+                    path: a.clone(),
+                    reason: e.to_string(),
+                })?
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "toml"))
                 .collect();
@@ -278,7 +295,10 @@ pub fn config_paths(args: &[PathBuf]) -> Result<Vec<PathBuf>, ExperimentError> {
         } else if a.is_file() {
             out.push(a.clone());
         } else {
-            return Err(ExperimentError::Config { path: a.clone(), reason: "no such file or folder".into() });
+            return Err(ExperimentError::Config {
+                path: a.clone(),
+                reason: "no such file or folder".into(),
+            });
         }
     }
     Ok(out)
@@ -317,7 +337,9 @@ mod tests {
     fn typos_are_errors_naming_the_file() {
         let e = parse("[input]\ncontxt = 3\n").unwrap_err().to_string();
         assert!(e.contains("models/x.toml") && e.contains("contxt"), "{e}");
-        let e = parse("[frontend]\nframe = { ditherr = 0.0 }\n").unwrap_err().to_string();
+        let e = parse("[frontend]\nframe = { ditherr = 0.0 }\n")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("ditherr"), "{e}");
     }
 

@@ -28,13 +28,24 @@ impl Corpus {
     ///
     /// # Errors
     /// An unreadable root, or no decodable file at all.
-    pub fn load(root: &Path, labels: &LabelSource, sample_rate_hz: u32) -> Result<Corpus, ExperimentError> {
+    pub fn load(
+        root: &Path,
+        labels: &LabelSource,
+        sample_rate_hz: u32,
+    ) -> Result<Corpus, ExperimentError> {
         let mut data = Dataset::scan(root, labels)?;
-        let opts = DecodeOptions { sample_rate_hz: Some(sample_rate_hz), ..DecodeOptions::default() };
+        let opts = DecodeOptions {
+            sample_rate_hz: Some(sample_rate_hz),
+            ..DecodeOptions::default()
+        };
         let decoded: Vec<Result<Vec<f32>, String>> = data
             .items
             .par_iter()
-            .map(|item| audio::load(&item.path, &opts).map(|a| a.samples).map_err(|e| e.kind.to_string()))
+            .map(|item| {
+                audio::load(&item.path, &opts)
+                    .map(|a| a.samples)
+                    .map_err(|e| e.kind.to_string())
+            })
             .collect();
         let mut failed = Vec::new();
         let mut audio = Vec::with_capacity(decoded.len());
@@ -47,9 +58,15 @@ impl Corpus {
         }
         data.drop_items(&failed);
         if data.items.is_empty() {
-            return Err(ExperimentError::NoData { path: root.to_path_buf() });
+            return Err(ExperimentError::NoData {
+                path: root.to_path_buf(),
+            });
         }
-        Ok(Corpus { data, audio, sample_rate_hz })
+        Ok(Corpus {
+            data,
+            audio,
+            sample_rate_hz,
+        })
     }
 
     /// Total duration in seconds.

@@ -133,12 +133,16 @@ impl Layer for Activation {
     /// any -> same
     fn forward(&mut self, x: ArrayViewD<'_, f32>, ctx: &mut Ctx<'_>) -> ArrayD<f32> {
         let f = self.f;
-        let y = x.mapv(|v| f.apply(v));
-        if ctx.training() {
-            ensure_shape(&mut self.out, y.shape());
-            self.out.assign(&y);
+        if !ctx.training() {
+            return x.mapv(|v| f.apply(v));
         }
-        y
+        // One pass writes both the output and the cache for backward.
+        ensure_shape(&mut self.out, x.shape());
+        Zip::from(&x).and(&mut self.out).map_collect(|&v, c| {
+            let y = f.apply(v);
+            *c = y;
+            y
+        })
     }
 
     /// `dx = g * f'(y)`.
@@ -153,11 +157,10 @@ impl Layer for Activation {
             self.name()
         );
         let f = self.f;
-        let mut dx = grad_out.to_owned();
-        Zip::from(&mut dx)
+        // One pass: read g and y, write dx (no copy-then-scale).
+        Zip::from(&grad_out)
             .and(&self.out)
-            .for_each(|g, &y| *g *= f.derivative_from_output(y));
-        dx
+            .map_collect(|&g, &y| g * f.derivative_from_output(y))
     }
 }
 

@@ -80,10 +80,10 @@ impl Layer for ContextWindow {
         assert_eq!(lengths.len(), batch, "context_window: lengths vs batch");
         let width = 2 * self.k + 1;
         let mut y = Array3::<f32>::zeros((batch, t_in, width * dims));
-        for b in 0..batch {
-            if lengths[b] > 0 {
-                let s = stack_context(x3.index_axis(ndarray::Axis(0), b), lengths[b], self.k);
-                y.slice_mut(ndarray::s![b, ..lengths[b], ..]).assign(&s);
+        for (b, &len) in lengths.iter().enumerate() {
+            if len > 0 {
+                let s = stack_context(x3.index_axis(ndarray::Axis(0), b), len, self.k);
+                y.slice_mut(ndarray::s![b, ..len, ..]).assign(&s);
             }
         }
         (self.in_frames, self.dims, self.lengths) = (t_in, dims, lengths);

@@ -97,9 +97,7 @@ impl Layer for Dropout {
             scale,
             ctx.rng,
         );
-        let mut y = x.to_owned();
-        Zip::from(&mut y).and(&self.mask).for_each(|v, &m| *v *= m);
-        y
+        Zip::from(&x).and(&self.mask).map_collect(|&v, &m| v * m)
     }
 
     /// `dx = g * m` (the same mask as the forward pass).
@@ -107,16 +105,17 @@ impl Layer for Dropout {
     /// # Shapes
     /// any -> same
     fn backward(&mut self, grad_out: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        let mut dx = grad_out.to_owned();
-        if self.active {
-            assert_eq!(
-                grad_out.shape(),
-                self.mask.shape(),
-                "dropout: backward shape"
-            );
-            Zip::from(&mut dx).and(&self.mask).for_each(|v, &m| *v *= m);
+        if !self.active {
+            return grad_out.to_owned();
         }
-        dx
+        assert_eq!(
+            grad_out.shape(),
+            self.mask.shape(),
+            "dropout: backward shape"
+        );
+        Zip::from(&grad_out)
+            .and(&self.mask)
+            .map_collect(|&g, &m| g * m)
     }
 }
 

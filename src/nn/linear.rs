@@ -90,9 +90,21 @@ impl Linear {
         }
         if self.bias.trainable {
             let gb = self.bias.grad.as_slice_mut().expect("contiguous bias grad");
-            for row in g.rows() {
-                for (b, &v) in gb.iter_mut().zip(row.iter()) {
-                    *b += v;
+            match g.as_slice() {
+                // Row-major: plain slices, so the inner loop vectorises.
+                Some(gs) => {
+                    for row in gs.chunks_exact(gb.len().max(1)) {
+                        for (b, &v) in gb.iter_mut().zip(row) {
+                            *b += v;
+                        }
+                    }
+                }
+                None => {
+                    for row in g.rows() {
+                        for (b, &v) in gb.iter_mut().zip(row.iter()) {
+                            *b += v;
+                        }
+                    }
                 }
             }
         }

@@ -21,6 +21,7 @@ pub mod sequential;
 pub mod spec;
 pub mod standardize;
 pub mod tensor;
+pub mod update;
 
 pub use error::NnError;
 pub use layer::{Ctx, Layer, Mode, Param};

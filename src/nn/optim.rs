@@ -28,6 +28,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::nn::error::{check_non_negative, check_positive, check_unit_open, NnError};
+use crate::nn::update::{adam, adaptive, heavy_ball, sgd, AdamStep};
 use crate::nn::Param;
 
 fn d_momentum() -> f32 {
@@ -188,12 +189,6 @@ pub struct Optimizer {
     t: u32,
 }
 
-/// `sign(w) max(|w| - t, 0)`, branch-free (vectorisable).
-#[inline(always)]
-fn soft_threshold(w: f32, t: f32) -> f32 {
-    (w.abs() - t).max(0.0).copysign(w)
-}
-
 impl Optimizer {
     /// A fresh optimizer (no state until the first step).
     ///
@@ -270,8 +265,13 @@ impl Optimizer {
                 }
                 OptimizerSpec::Adam { beta1, beta2, eps } => {
                     assert_eq!(a.len(), w.len(), "optimizer: parameter shape changed");
-                    let bc = AdamConsts::new(beta1, beta2, eps, t);
-                    adam(w, g, a, b, lr, l2, l1, 0.0, &bc)
+                    adam(
+                        w,
+                        g,
+                        a,
+                        b,
+                        &AdamStep::new(beta1, beta2, eps, t, lr, l2, l1, 0.0),
+                    )
                 }
                 OptimizerSpec::AdamW {
                     beta1,
@@ -280,9 +280,14 @@ impl Optimizer {
                     weight_decay,
                 } => {
                     assert_eq!(a.len(), w.len(), "optimizer: parameter shape changed");
-                    let bc = AdamConsts::new(beta1, beta2, eps, t);
                     let wd = if penalised { weight_decay } else { 0.0 };
-                    adam(w, g, a, b, lr, l2, l1, wd, &bc)
+                    adam(
+                        w,
+                        g,
+                        a,
+                        b,
+                        &AdamStep::new(beta1, beta2, eps, t, lr, l2, l1, wd),
+                    )
                 }
             }
         }
@@ -298,151 +303,6 @@ impl Optimizer {
             OptimizerSpec::Adam { .. } | OptimizerSpec::AdamW { .. } => {
                 (vec![0.0; n], vec![0.0; n])
             }
-        }
-    }
-}
-
-fn sgd(w: &mut [f32], g: &mut [f32], lr: f32, l2: f32, l1: f32) {
-    for (w, g) in w.iter_mut().zip(g.iter_mut()) {
-        let ge = *g + l2 * *w;
-        *w -= lr * ge;
-        *g = 0.0;
-    }
-    if l1 > 0.0 {
-        w.iter_mut().for_each(|w| *w = soft_threshold(*w, lr * l1));
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn heavy_ball(
-    w: &mut [f32],
-    g: &mut [f32],
-    v: &mut [f32],
-    lr: f32,
-    l2: f32,
-    l1: f32,
-    mu: f32,
-    nesterov: bool,
-) {
-    for ((w, g), v) in w.iter_mut().zip(g.iter_mut()).zip(v.iter_mut()) {
-        let ge = *g + l2 * *w;
-        *v = mu * *v + ge;
-        let d = if nesterov { ge + mu * *v } else { *v };
-        *w -= lr * d;
-        *g = 0.0;
-    }
-    if l1 > 0.0 {
-        w.iter_mut().for_each(|w| *w = soft_threshold(*w, lr * l1));
-    }
-}
-
-/// Adagrad (`rho = None`) or RMSProp (`rho = Some`).
-#[allow(clippy::too_many_arguments)]
-fn adaptive(
-    w: &mut [f32],
-    g: &mut [f32],
-    s2: &mut [f32],
-    lr: f32,
-    l2: f32,
-    l1: f32,
-    eps: f32,
-    rho: Option<f32>,
-) {
-    let (keep, add) = match rho {
-        Some(r) => (r, 1.0 - r),
-        None => (1.0, 1.0),
-    };
-    for ((w, g), s2) in w.iter_mut().zip(g.iter_mut()).zip(s2.iter_mut()) {
-        let ge = *g + l2 * *w;
-        *s2 = keep * *s2 + add * ge * ge;
-        let step = lr / (s2.sqrt() + eps);
-        let nw = *w - step * ge;
-        *w = if l1 > 0.0 {
-            soft_threshold(nw, step * l1)
-        } else {
-            nw
-        };
-        *g = 0.0;
-    }
-}
-
-struct AdamConsts {
-    beta1: f32,
-    beta2: f32,
-    eps: f32,
-    /// `1 / (1 - beta1^t)`
-    c1: f32,
-    /// `1 / (1 - beta2^t)`
-    c2: f32,
-}
-
-impl AdamConsts {
-    fn new(beta1: f32, beta2: f32, eps: f32, t: i32) -> Self {
-        let c1 = 1.0 / (1.0 - (beta1 as f64).powi(t)) as f32;
-        let c2 = 1.0 / (1.0 - (beta2 as f64).powi(t)) as f32;
-        AdamConsts {
-            beta1,
-            beta2,
-            eps,
-            c1,
-            c2,
-        }
-    }
-}
-
-/// Adam / AdamW (`wd > 0`): one fused pass per parameter.
-///
-/// The loop is written element-wise without cross-lane dependencies so the
-/// compiler vectorises it; on x86-64 CPUs with AVX2 a copy compiled for AVX2
-/// (8 lanes instead of SSE2's 4) is picked at run time. Rust never fuses a
-/// multiply and an add on its own, and `sqrt` and `/` are correctly rounded
-/// in every instruction set, so both copies give bit-identical results.
-#[allow(clippy::too_many_arguments)]
-fn adam(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
-    #[cfg(target_arch = "x86_64")]
-    {
-        if std::arch::is_x86_feature_detected!("avx2") {
-            // SAFETY: the CPU supports AVX2 (checked just above), the only
-            // requirement of a `target_feature(enable = "avx2")` function.
-            unsafe { adam_avx2(w, g, m, v, lr, l2, l1, wd, k) };
-            return;
-        }
-    }
-    adam_body(w, g, m, v, lr, l2, l1, wd, k);
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[allow(clippy::too_many_arguments)]
-unsafe fn adam_avx2(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
-    adam_body(w, g, m, v, lr, l2, l1, wd, k);
-}
-
-#[inline(always)]
-#[allow(clippy::too_many_arguments)]
-fn adam_body(w: &mut [f32], g: &mut [f32], m: &mut [f32], v: &mut [f32], lr: f32, l2: f32, l1: f32, wd: f32, k: &AdamConsts) {
-    let (b1, b2, eps, c1, c2) = (k.beta1, k.beta2, k.eps, k.c1, k.c2);
-    let (nb1, nb2) = (1.0 - b1, 1.0 - b2);
-    let decay = 1.0 - lr * wd;
-    let lanes = w.iter_mut().zip(g.iter_mut()).zip(m.iter_mut()).zip(v.iter_mut());
-    if l1 > 0.0 {
-        for (((w, g), m), v) in lanes {
-            let ge = *g + l2 * *w;
-            let mi = b1 * *m + nb1 * ge;
-            let vi = b2 * *v + nb2 * ge * ge;
-            let step = lr / ((vi * c2).sqrt() + eps);
-            let nw = *w * decay - step * (mi * c1);
-            (*m, *v, *g) = (mi, vi, 0.0);
-            *w = soft_threshold(nw, step * l1);
-        }
-    } else {
-        for (((w, g), m), v) in lanes {
-            let ge = *g + l2 * *w;
-            let mi = b1 * *m + nb1 * ge;
-            let vi = b2 * *v + nb2 * ge * ge;
-            let step = lr / ((vi * c2).sqrt() + eps);
-            *w = *w * decay - step * (mi * c1);
-            (*m, *v, *g) = (mi, vi, 0.0);
         }
     }
 }

@@ -71,8 +71,8 @@ impl Layer for FlattenFrames {
         let (batch, t_in, dims) = x3.dim();
         let lengths = valid_lengths(ctx, batch, t_in, "flatten_frames");
         let mut y = Array2::<f32>::zeros((batch, self.frames * dims));
-        for b in 0..batch {
-            for t in 0..self.frames.min(lengths[b]) {
+        for (b, &len) in lengths.iter().enumerate() {
+            for t in 0..self.frames.min(len) {
                 y.row_mut(b)
                     .slice_mut(ndarray::s![t * dims..(t + 1) * dims])
                     .assign(&x3.slice(ndarray::s![b, t, ..]));

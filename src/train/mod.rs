@@ -17,7 +17,7 @@
 //!   with buffers kept between steps. The optimizer works over
 //!   `Vec<&mut Param>`, so parameters of any stage are updated alike, and
 //!   frozen (non-trainable) ones are skipped.
-//! - [`fit`]: epochs over an in-memory [`Dataset`] with seeded shuffling,
+//! - [`fit()`]: epochs over an in-memory [`Dataset`] with seeded shuffling,
 //!   validation, early stopping restoring the best weights, and a
 //!   serialisable [`History`].
 //! - [`train_classifier`]: the whole recipe for an MLP on feature vectors:

@@ -37,10 +37,50 @@ pub struct TrainedModel {
 }
 
 impl TrainedModel {
+    /// Checks that `x` (and `lengths`) fit this model: rank, last axis equal
+    /// to `input_dim`, one length per sample, finite values.
+    ///
+    /// # Errors
+    /// [`TrainError::Data`] naming the mismatch.
+    pub fn check_input(
+        &self,
+        x: ArrayViewD<'_, f32>,
+        lengths: Option<&[usize]>,
+    ) -> Result<(), TrainError> {
+        let want_rank = match self.spec.pooling {
+            crate::nn::spec::Pooling::None => 2,
+            _ => 3,
+        };
+        if x.ndim() != want_rank || x.shape().last() != Some(&self.input_dim) {
+            return Err(TrainError::Data(format!(
+                "input shape {:?}: the model expects rank {want_rank} with last axis {}",
+                x.shape(),
+                self.input_dim
+            )));
+        }
+        if let Some(l) = lengths {
+            if l.len() != x.shape()[0] {
+                return Err(TrainError::Data(format!(
+                    "{} lengths for {} samples",
+                    l.len(),
+                    x.shape()[0]
+                )));
+            }
+        }
+        if x.iter().any(|v| !v.is_finite()) {
+            return Err(TrainError::Data("input has a non-finite value".into()));
+        }
+        Ok(())
+    }
+
     /// Class logits in evaluation mode.
     ///
     /// # Shapes
     /// `(samples, ..) -> (samples, n_classes)`
+    ///
+    /// # Panics
+    /// On an input the model cannot take (a caller bug); validate untrusted
+    /// input with [`TrainedModel::check_input`] first.
     pub fn logits(&mut self, x: ArrayViewD<'_, f32>, lengths: Option<&[usize]>) -> Array2<f32> {
         let n = x.shape().first().copied().unwrap_or(0);
         let mut out = Array2::<f32>::zeros((n, self.n_classes));
@@ -107,15 +147,15 @@ pub(crate) fn install_standardizer(net: &mut Sequential, s: &Standardize) {
     params[1].value = s.inv_std.value.clone();
 }
 
-fn subset(
-    data: &Dataset<'_>,
-    idx: &[usize],
-) -> (
+/// Samples, labels, weights and lengths of a subset.
+type Subset = (
     ArrayD<f32>,
     Vec<usize>,
     Option<Vec<f32>>,
     Option<Vec<usize>>,
-) {
+);
+
+fn subset(data: &Dataset<'_>, idx: &[usize]) -> Subset {
     let mut x = ArrayD::zeros(ndarray::IxDyn(&[0]));
     gather(&data.x, idx, &mut x);
     let labels = idx.iter().map(|&i| data.labels[i]).collect();
@@ -177,3 +217,7 @@ pub fn train_classifier(
         history,
     })
 }
+
+#[cfg(test)]
+#[path = "model_tests.rs"]
+mod tests;
