@@ -68,7 +68,9 @@ fn other(cfg: &ExperimentConfig, e: impl std::fmt::Display) -> ExperimentError {
 
 /// The configuration's learn tables and first learned stage.
 fn learn_split(cfg: &ExperimentConfig) -> Result<(LearnConfig, Stage), ExperimentError> {
-    let learn = cfg.learn().map_err(|e| other(cfg, format!("[frontend.learn] {e}")))?;
+    let learn = cfg
+        .learn()
+        .map_err(|e| other(cfg, format!("[frontend.learn] {e}")))?;
     let first = learn
         .first_learned()
         .ok_or_else(|| other(cfg, "no front-end stage is learned (use the classic path)"))?;
@@ -116,7 +118,14 @@ pub fn corpus_prefix(
         .zip(corpus.audio.par_iter())
         .map(|(item, samples)| {
             let seed = item_seed(0, &item.rel_path);
-            let compute = || Ok::<_, ExperimentError>(pc.utterance(samples, corpus.sample_rate_hz, &cfg.input, seed));
+            let compute = || {
+                Ok::<_, ExperimentError>(pc.utterance(
+                    samples,
+                    corpus.sample_rate_hz,
+                    &cfg.input,
+                    seed,
+                ))
+            };
             match cache {
                 Some(c) => c.get_or_compute(&item.path, &key, compute),
                 None => compute(),
@@ -149,7 +158,13 @@ pub fn build_front(
     if first <= Stage::Preemph {
         let c = stage_or_frozen(learn.preemph);
         out.push(FrontStage::Preemph(
-            Preemph::new(opts.frame_length(), opts.frame.preemph_coeff, c.learn, c.init(rng)).map_err(e)?,
+            Preemph::new(
+                opts.frame_length(),
+                opts.frame.preemph_coeff,
+                c.learn,
+                c.init(rng),
+            )
+            .map_err(e)?,
         ));
     }
     if first <= Stage::Spectrum {
@@ -158,15 +173,26 @@ pub fn build_front(
             SpectrumKind::Power => LearnedSpectrumKind::Power,
             SpectrumKind::Magnitude => LearnedSpectrumKind::Magnitude,
         };
-        let t = TimeFilterbank::new(fe.window(), opts.fft_size(), kind, c.learn, c.init(rng)).map_err(e)?;
+        let t = TimeFilterbank::new(fe.window(), opts.fft_size(), kind, c.learn, c.init(rng))
+            .map_err(e)?;
         let init = first_matrix(&t).unwrap_or_default();
         out.push(FrontStage::Spectrum(t, init));
     }
     let Some(banks) = fe.mel_banks() else {
-        if first <= Stage::Spectrum && learn.mel.is_none() && learn.compress.is_none() && learn.dct.is_none() {
-            return Err(other(cfg, "a learned spectrogram front end is not supported (no mel stage to follow)"));
+        if first <= Stage::Spectrum
+            && learn.mel.is_none()
+            && learn.compress.is_none()
+            && learn.dct.is_none()
+        {
+            return Err(other(
+                cfg,
+                "a learned spectrogram front end is not supported (no mel stage to follow)",
+            ));
         }
-        return Err(other(cfg, "learned mel, compression or DCT stages need a mel feature (mfcc or fbank)"));
+        return Err(other(
+            cfg,
+            "learned mel, compression or DCT stages need a mel feature (mfcc or fbank)",
+        ));
     };
     let dense = banks.dense();
     let n_mels = dense.nrows();
@@ -174,7 +200,13 @@ pub fn build_front(
         let c = stage_or_frozen(learn.mel);
         out.push(match c.kind {
             MelKind::Matrix => FrontStage::Mel(
-                MelMatrix::new(dense.view(), c.learn, c.init(rng), MelMatrixOptions::default()).map_err(e)?,
+                MelMatrix::new(
+                    dense.view(),
+                    c.learn,
+                    c.init(rng),
+                    MelMatrixOptions::default(),
+                )
+                .map_err(e)?,
                 dense.clone(),
             ),
             MelKind::Parametric => {
@@ -182,8 +214,12 @@ pub fn build_front(
                     Preset::Kaldi => ParametricMelOptions::kaldi,
                     Preset::Librosa => ParametricMelOptions::librosa,
                 };
-                let pm = ParametricMel::new(bank(n_mels, opts.fft_size(), opts.sample_rate_hz), c.learn, c.init(rng))
-                    .map_err(e)?;
+                let pm = ParametricMel::new(
+                    bank(n_mels, opts.fft_size(), opts.sample_rate_hz),
+                    c.learn,
+                    c.init(rng),
+                )
+                .map_err(e)?;
                 let initial = pm.filters();
                 FrontStage::ParamMel(pm, initial)
             }
@@ -196,19 +232,24 @@ pub fn build_front(
             Compression::Db => (opts.compress.db_amin, 10.0 / std::f32::consts::LN_10),
         };
         out.push(match c.kind {
-            CompressKind::Log => {
-                FrontStage::Log(LogCompress::new(n_mels, false, floor, scale, c.learn, c.init(rng)).map_err(e)?, floor, scale)
-            }
-            CompressKind::Pcen => {
-                FrontStage::Pcen(Pcen::new(n_mels, PcenConstants::default(), c.learn, c.init(rng)).map_err(e)?)
-            }
+            CompressKind::Log => FrontStage::Log(
+                LogCompress::new(n_mels, false, floor, scale, c.learn, c.init(rng)).map_err(e)?,
+                floor,
+                scale,
+            ),
+            CompressKind::Pcen => FrontStage::Pcen(
+                Pcen::new(n_mels, PcenConstants::default(), c.learn, c.init(rng)).map_err(e)?,
+            ),
         });
     }
     match fe.dct() {
         Some(dct) => {
             let c = stage_or_frozen(learn.dct);
             let m = dct.matrix();
-            out.push(FrontStage::Dct(LearnedDct::from_matrix(m.view(), false, c.learn, c.init(rng)).map_err(e)?, m));
+            out.push(FrontStage::Dct(
+                LearnedDct::from_matrix(m.view(), false, c.learn, c.init(rng)).map_err(e)?,
+                m,
+            ));
         }
         None if learn.dct.is_some_and(|c| c.learn) => {
             return Err(other(cfg, "a learned DCT needs feature = \"mfcc\""));
@@ -222,7 +263,11 @@ pub fn build_front(
 fn first_matrix(l: &dyn Layer) -> Option<Array2<f32>> {
     let ps = l.params();
     let p = ps.first()?;
-    p.value.view().into_dimensionality::<ndarray::Ix2>().ok().map(|v| v.to_owned())
+    p.value
+        .view()
+        .into_dimensionality::<ndarray::Ix2>()
+        .ok()
+        .map(|v| v.to_owned())
 }
 
 /// Output dimension of the front end of `opts`.
@@ -239,7 +284,11 @@ fn feature_dims(opts: &FrontendOptions) -> Result<usize, ExperimentError> {
 ///
 /// # Errors
 /// As [`build_front`]; an invalid classifier.
-pub fn build_model(cfg: &ExperimentConfig, n_classes: usize, rng: &mut Rng) -> Result<LearnedModel, ExperimentError> {
+pub fn build_model(
+    cfg: &ExperimentConfig,
+    n_classes: usize,
+    rng: &mut Rng,
+) -> Result<LearnedModel, ExperimentError> {
     let (learn, first) = learn_split(cfg)?;
     let opts = chain_options(cfg)?;
     let front = build_front(cfg, &opts, &learn, first, rng)?;
@@ -249,7 +298,8 @@ pub fn build_model(cfg: &ExperimentConfig, n_classes: usize, rng: &mut Rng) -> R
         None => (NormKind::default(), false, true),
     };
     // eps 1e-5 and momentum 0.1: the layer's documented defaults.
-    let norm = FeatureNorm::new(dims, kind, 1e-5, 0.1, affine, norm_learn).map_err(|e| other(cfg, e))?;
+    let norm =
+        FeatureNorm::new(dims, kind, 1e-5, 0.1, affine, norm_learn).map_err(|e| other(cfg, e))?;
     let mut spec = cfg.classifier.clone();
     spec.input_norm = false;
     let head = match cfg.input.mode {
@@ -258,7 +308,9 @@ pub fn build_model(cfg: &ExperimentConfig, n_classes: usize, rng: &mut Rng) -> R
             Head::Whole(build(&spec, dims, n_classes, rng)?)
         }
         InputMode::Fixed => {
-            spec.pooling = Pooling::Flatten { frames: cfg.input.frames };
+            spec.pooling = Pooling::Flatten {
+                frames: cfg.input.frames,
+            };
             Head::Whole(build(&spec, dims, n_classes, rng)?)
         }
         InputMode::Context => {
@@ -283,9 +335,14 @@ pub fn predict(model: &mut LearnedModel, utts: &[&Array2<f32>]) -> Vec<usize> {
     let mut rng = rng_from_seed(0);
     for chunk in utts.chunks(EVAL_BATCH) {
         let (x, lengths) = model::padded(chunk);
-        let mut ctx = Ctx { lengths: Some(lengths), ..Ctx::eval(&mut rng) };
+        let mut ctx = Ctx {
+            lengths: Some(lengths),
+            ..Ctx::eval(&mut rng)
+        };
         let logits = model.forward_logits(x.into_dyn().view(), &mut ctx);
-        let l2 = logits.into_dimensionality::<ndarray::Ix2>().expect("(batch, classes)");
+        let l2 = logits
+            .into_dimensionality::<ndarray::Ix2>()
+            .expect("(batch, classes)");
         out.extend(crate::nn::loss::argmax_rows(l2.view()));
     }
     out
@@ -300,9 +357,15 @@ pub fn front_features(model: &mut LearnedModel, prefix: &[&Array2<f32>]) -> Vec<
         .iter()
         .map(|p| {
             let x = p.view().insert_axis(Axis(0)).into_dyn();
-            let mut ctx = Ctx { lengths: Some(vec![p.nrows()]), ..Ctx::eval(&mut rng) };
+            let mut ctx = Ctx {
+                lengths: Some(vec![p.nrows()]),
+                ..Ctx::eval(&mut rng)
+            };
             let y = model.features(x, &mut ctx);
-            y.index_axis(Axis(0), 0).into_dimensionality::<ndarray::Ix2>().expect("2-D").to_owned()
+            y.index_axis(Axis(0), 0)
+                .into_dimensionality::<ndarray::Ix2>()
+                .expect("2-D")
+                .to_owned()
         })
         .collect()
 }
@@ -319,7 +382,14 @@ pub fn train_learned(
     seed: u64,
 ) -> Result<(LearnedModel, History), ExperimentError> {
     if prefix.len() != corpus.data.items.len() {
-        return Err(other(cfg, format!("{} prefixes for {} items", prefix.len(), corpus.data.items.len())));
+        return Err(other(
+            cfg,
+            format!(
+                "{} prefixes for {} items",
+                prefix.len(),
+                corpus.data.items.len()
+            ),
+        ));
     }
     let n_classes = corpus.data.classes.len();
     let targets = corpus.targets();
@@ -334,7 +404,11 @@ pub fn train_learned(
     let set = |idx: &[usize]| {
         let utts: Vec<&Array2<f32>> = idx.iter().map(|&k| &prefix[train[k]]).collect();
         let (x, len) = model::padded(&utts);
-        (x, len, idx.iter().map(|&k| labels[k]).collect::<Vec<usize>>())
+        (
+            x,
+            len,
+            idx.iter().map(|&k| labels[k]).collect::<Vec<usize>>(),
+        )
     };
     let (xt, lt, yt) = set(&tr);
     let (xv, lv, yv) = set(&va);
@@ -344,7 +418,14 @@ pub fn train_learned(
     dv.lengths = Some(&lv);
     let mut tcfg = cfg.train.clone();
     tcfg.seed = seed;
-    let history = fit(&mut model, &dt, (!va.is_empty()).then_some(&dv), n_classes, &tcfg, &mut rng)?;
+    let history = fit(
+        &mut model,
+        &dt,
+        (!va.is_empty()).then_some(&dv),
+        n_classes,
+        &tcfg,
+        &mut rng,
+    )?;
     Ok((model, history))
 }
 
@@ -357,23 +438,39 @@ pub fn stage_data(model: &LearnedModel, sample_rate_hz: f32) -> Vec<StageData> {
             continue;
         }
         match s {
-            FrontStage::Mel(m, init) => {
-                out.push(StageData::Filterbank { sample_rate_hz, initial: rows(init), learned: rows(&m.filters()) })
-            }
-            FrontStage::ParamMel(m, init) => {
-                out.push(StageData::Filterbank { sample_rate_hz, initial: rows(init), learned: rows(&m.filters()) })
-            }
+            FrontStage::Mel(m, init) => out.push(StageData::Filterbank {
+                sample_rate_hz,
+                initial: rows(init),
+                learned: rows(&m.filters()),
+            }),
+            FrontStage::ParamMel(m, init) => out.push(StageData::Filterbank {
+                sample_rate_hz,
+                initial: rows(init),
+                learned: rows(&m.filters()),
+            }),
             FrontStage::Log(l, floor, scale) => {
                 // Energies from 1e-8 to 1e8 (power spectra at int16 scale
                 // span that range), 65 points on a log axis.
-                let x: Vec<f32> = (0..65).map(|i| 10f32.powf(-8.0 + 0.25 * i as f32)).collect();
+                let x: Vec<f32> = (0..65)
+                    .map(|i| 10f32.powf(-8.0 + 0.25 * i as f32))
+                    .collect();
                 let initial = vec![x.iter().map(|v| scale * v.max(*floor).ln()).collect()];
-                let learned = l.delta().iter().map(|d| x.iter().map(|v| scale * (v + d).ln()).collect()).collect();
-                out.push(StageData::Compression { x, log_x: true, initial, learned });
+                let learned = l
+                    .delta()
+                    .iter()
+                    .map(|d| x.iter().map(|v| scale * (v + d).ln()).collect())
+                    .collect();
+                out.push(StageData::Compression {
+                    x,
+                    log_x: true,
+                    initial,
+                    learned,
+                });
             }
-            FrontStage::Dct(d, init) => {
-                out.push(StageData::Dct { initial: rows(init), learned: rows(&d.weight().to_owned()) })
-            }
+            FrontStage::Dct(d, init) => out.push(StageData::Dct {
+                initial: rows(init),
+                learned: rows(&d.weight().to_owned()),
+            }),
             FrontStage::Spectrum(t, init) => {
                 if let Some(m) = first_matrix(t) {
                     out.push(StageData::Matrix {

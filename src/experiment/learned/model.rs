@@ -26,7 +26,9 @@ use crate::nn::context::ContextWindow;
 use crate::nn::{Ctx, Layer, Param, Sequential};
 use crate::train::TrainModel;
 
-/// One front-end stage of the learned chain.
+/// One front-end stage of the learned chain. (A model holds at most five,
+/// so the size difference between variants does not matter.)
+#[allow(clippy::large_enum_variant)]
 pub enum FrontStage {
     /// Pre-emphasis.
     Preemph(Preemph),
@@ -132,7 +134,10 @@ impl LearnedModel {
 }
 
 fn count<'a>(ps: impl IntoIterator<Item = &'a Param>) -> u64 {
-    ps.into_iter().filter(|p| p.trainable).map(|p| p.len() as u64).sum()
+    ps.into_iter()
+        .filter(|p| p.trainable)
+        .map(|p| p.len() as u64)
+        .sum()
 }
 
 /// Row-wise softmax.
@@ -161,8 +166,17 @@ impl Layer for LearnedModel {
         let h = self.norm.forward(h.view(), ctx);
         match &mut self.head {
             Head::Whole(net) => net.forward(h.view(), ctx),
-            Head::Frames { context, net, lengths, frames, posteriors } => {
-                let c = context.forward(h.view(), ctx).into_dimensionality::<Ix3>().expect("3-D");
+            Head::Frames {
+                context,
+                net,
+                lengths,
+                frames,
+                posteriors,
+            } => {
+                let c = context
+                    .forward(h.view(), ctx)
+                    .into_dimensionality::<Ix3>()
+                    .expect("3-D");
                 let (batch, t, width) = c.dim();
                 *lengths = match &ctx.lengths {
                     Some(l) => l.iter().map(|&v| v.min(t)).collect(),
@@ -173,11 +187,19 @@ impl Layer for LearnedModel {
                 let mut rows = Array2::<f32>::zeros((n_rows, width));
                 let mut r = 0;
                 for (b, &len) in lengths.iter().enumerate() {
-                    rows.slice_mut(ndarray::s![r..r + len, ..]).assign(&c.slice(ndarray::s![b, ..len, ..]));
+                    rows.slice_mut(ndarray::s![r..r + len, ..])
+                        .assign(&c.slice(ndarray::s![b, ..len, ..]));
                     r += len;
                 }
-                let mut fctx = Ctx { mode: ctx.mode, rng: &mut *ctx.rng, lengths: None };
-                let z = net.forward(rows.into_dyn().view(), &mut fctx).into_dimensionality::<Ix2>().expect("2-D");
+                let mut fctx = Ctx {
+                    mode: ctx.mode,
+                    rng: &mut *ctx.rng,
+                    lengths: None,
+                };
+                let z = net
+                    .forward(rows.into_dyn().view(), &mut fctx)
+                    .into_dimensionality::<Ix2>()
+                    .expect("2-D");
                 let p = softmax_rows(&z);
                 let n_classes = z.ncols();
                 let mut out = Array2::<f32>::zeros((batch, n_classes));
@@ -208,8 +230,16 @@ impl Layer for LearnedModel {
     fn backward(&mut self, grad_logits: ArrayViewD<'_, f32>) -> ArrayD<f32> {
         let g = match &mut self.head {
             Head::Whole(net) => net.backward(grad_logits),
-            Head::Frames { context, net, lengths, frames, posteriors } => {
-                let g = grad_logits.into_dimensionality::<Ix2>().expect("(batch, classes)");
+            Head::Frames {
+                context,
+                net,
+                lengths,
+                frames,
+                posteriors,
+            } => {
+                let g = grad_logits
+                    .into_dimensionality::<Ix2>()
+                    .expect("(batch, classes)");
                 let mut dz = Array2::<f32>::zeros(posteriors.dim());
                 let mut r = 0;
                 for (b, &len) in lengths.iter().enumerate() {
@@ -222,12 +252,16 @@ impl Layer for LearnedModel {
                     }
                     r += len;
                 }
-                let drows = net.backward(dz.into_dyn().view()).into_dimensionality::<Ix2>().expect("2-D");
+                let drows = net
+                    .backward(dz.into_dyn().view())
+                    .into_dimensionality::<Ix2>()
+                    .expect("2-D");
                 let width = drows.ncols();
                 let mut dc = Array3::<f32>::zeros((lengths.len(), *frames, width));
                 let mut r = 0;
                 for (b, &len) in lengths.iter().enumerate() {
-                    dc.slice_mut(ndarray::s![b, ..len, ..]).assign(&drows.slice(ndarray::s![r..r + len, ..]));
+                    dc.slice_mut(ndarray::s![b, ..len, ..])
+                        .assign(&drows.slice(ndarray::s![r..r + len, ..]));
                     r += len;
                 }
                 context.backward(dc.into_dyn().view())
@@ -241,7 +275,11 @@ impl Layer for LearnedModel {
     }
 
     fn params(&self) -> Vec<&Param> {
-        let mut v: Vec<&Param> = self.front.iter().flat_map(|s| s.layer_ref().params()).collect();
+        let mut v: Vec<&Param> = self
+            .front
+            .iter()
+            .flat_map(|s| s.layer_ref().params())
+            .collect();
         v.extend(self.norm.params());
         match &self.head {
             Head::Whole(n) => v.extend(n.params()),
@@ -251,7 +289,11 @@ impl Layer for LearnedModel {
     }
 
     fn params_mut(&mut self) -> Vec<&mut Param> {
-        let mut v: Vec<&mut Param> = self.front.iter_mut().flat_map(|s| s.layer().params_mut()).collect();
+        let mut v: Vec<&mut Param> = self
+            .front
+            .iter_mut()
+            .flat_map(|s| s.layer().params_mut())
+            .collect();
         v.extend(self.norm.params_mut());
         match &mut self.head {
             Head::Whole(n) => v.extend(n.params_mut()),
@@ -259,7 +301,6 @@ impl Layer for LearnedModel {
         }
         v
     }
-
 }
 
 impl TrainModel for LearnedModel {
@@ -283,9 +324,18 @@ impl TrainModel for LearnedModel {
         let mut v: Vec<String> = Vec::new();
         for s in &self.front {
             let l = s.layer_ref();
-            v.extend(l.params().iter().map(|p| format!("{}.{}", l.name(), p.name)));
+            v.extend(
+                l.params()
+                    .iter()
+                    .map(|p| format!("{}.{}", l.name(), p.name)),
+            );
         }
-        v.extend(self.norm.params().iter().map(|p| format!("{}.{}", self.norm.name(), p.name)));
+        v.extend(
+            self.norm
+                .params()
+                .iter()
+                .map(|p| format!("{}.{}", self.norm.name(), p.name)),
+        );
         match &self.head {
             Head::Whole(n) => v.extend(n.param_labels()),
             Head::Frames { net, .. } => v.extend(net.param_labels()),

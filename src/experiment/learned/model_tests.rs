@@ -3,7 +3,6 @@ use std::path::Path;
 use ndarray::ArrayD;
 use rand::RngExt;
 
-use super::*;
 use crate::experiment::learned::build_model;
 use crate::experiment::ExperimentConfig;
 use crate::nn::gradcheck::{check_layer, CheckOptions};
@@ -27,8 +26,14 @@ fn whole_pipeline_gradients_match_finite_differences() {
         let mut rng = rng_from_seed(9);
         // Power spectra of Kaldi 8 kHz frames (129 bins), O(1e3) like quiet
         // int16-scale speech: well above the log floor, so log is smooth.
-        let x = ArrayD::from_shape_fn(ndarray::IxDyn(&[2, 6, 129]), |_| rng.random_range(500.0f32..2000.0));
-        let opts = CheckOptions { lengths: Some(vec![6, 4]), empty_batch: false, ..CheckOptions::default() };
+        let x = ArrayD::from_shape_fn(ndarray::IxDyn(&[2, 6, 129]), |_| {
+            rng.random_range(500.0f32..2000.0)
+        });
+        let opts = CheckOptions {
+            lengths: Some(vec![6, 4]),
+            empty_batch: false,
+            ..CheckOptions::default()
+        };
         let report = check_layer(&mut model, &x, &opts);
         assert!(!report.rows.is_empty(), "{mode}: nothing checked");
     }

@@ -51,7 +51,13 @@ impl PrefixComputer {
     /// `samples: (n,)` -> `(frames, frame_length)` (pre-emphasis or
     /// spectrum learned), `(frames, n_bins)` (mel), `(frames, n_mels)`
     /// (compression: linear energies; DCT: log-mel)
-    pub fn utterance(&self, samples: &[f32], rate: u32, input: &InputConfig, seed: u64) -> Array2<f32> {
+    pub fn utterance(
+        &self,
+        samples: &[f32],
+        rate: u32,
+        input: &InputConfig,
+        seed: u64,
+    ) -> Array2<f32> {
         let min_len = self.fe.options().frame_length();
         let s = prepare_samples(samples, rate, input, min_len);
         let (frames, _) = self.fe.frames(&s, &mut rng_from_seed(seed));
@@ -68,7 +74,11 @@ impl PrefixComputer {
                 *b = x * w;
             }
             buf[len..].fill(0.0);
-            self.spectrum.compute(&mut buf, out.as_slice_mut().expect("contiguous row"), &mut scratch);
+            self.spectrum.compute(
+                &mut buf,
+                out.as_slice_mut().expect("contiguous row"),
+                &mut scratch,
+            );
         }
         let Some(mel) = self.fe.mel_banks() else {
             return power;
@@ -78,7 +88,10 @@ impl PrefixComputer {
         }
         let mut energies = Array2::<f32>::zeros((n, mel.num_bins()));
         for (p, mut out) in power.rows().into_iter().zip(energies.rows_mut()) {
-            mel.apply(p.as_slice().expect("contiguous row"), out.as_slice_mut().expect("contiguous row"));
+            mel.apply(
+                p.as_slice().expect("contiguous row"),
+                out.as_slice_mut().expect("contiguous row"),
+            );
         }
         if self.stage == Stage::Compress {
             return energies;
