@@ -57,7 +57,8 @@ fn run(args: &[&str]) -> (bool, String, String) {
 }
 
 fn report_accuracies(path: &Path) -> Vec<f64> {
-    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     v["report"]["configs"][0]["runs"]
         .as_array()
         .unwrap()
@@ -92,12 +93,18 @@ fn compare_writes_reports_reuses_cache_and_repeats_with_a_seed() {
     let a1 = args("r1");
     let (ok, stdout, stderr) = run(&a1.iter().map(|s| s.as_str()).collect::<Vec<_>>());
     assert!(ok, "compare failed: {stderr}");
-    assert!(stdout.contains("tiny") && stdout.contains("report:"), "{stdout}");
+    assert!(
+        stdout.contains("tiny") && stdout.contains("report:"),
+        "{stdout}"
+    );
     for f in ["report.html", "report.md", "report.json"] {
         assert!(dir.path().join("r1").join(f).is_file(), "{f} missing");
     }
     let md = std::fs::read_to_string(dir.path().join("r1/report.md")).unwrap();
-    assert!(md.contains("3_usm3_9.wav"), "the broken file must be listed as skipped");
+    assert!(
+        md.contains("3_usm3_9.wav"),
+        "the broken file must be listed as skipped"
+    );
     let acc1 = report_accuracies(&dir.path().join("r1/report.json"));
     // 10 classes: chance is 10 %; a held-out voice well above it shows real learning.
     assert!(acc1[0] > 0.4, "held-out accuracy {acc1:?}");
@@ -143,11 +150,20 @@ fn train_then_evaluate_prints_json_on_the_last_line() {
         model.to_str().unwrap(),
     ]);
     assert!(ok, "train failed: {stderr}");
-    assert!(stderr.contains("3_usm3_9.wav"), "skipped file reported: {stderr}");
+    assert!(
+        stderr.contains("3_usm3_9.wav"),
+        "skipped file reported: {stderr}"
+    );
     assert!(stdout.contains("accuracy"), "{stdout}");
     assert!(model.is_file());
-    let (ok, stdout, stderr) =
-        run(&["evaluate", "--model", model.to_str().unwrap(), "--data", data.to_str().unwrap(), "--json"]);
+    let (ok, stdout, stderr) = run(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--json",
+    ]);
     assert!(ok, "evaluate failed: {stderr}");
     let last = stdout.lines().last().unwrap();
     let v: serde_json::Value = serde_json::from_str(last).unwrap();
@@ -162,7 +178,16 @@ fn a_bad_config_is_a_clear_error() {
     let data = corpus(dir.path());
     let bad = dir.path().join("bad.toml");
     std::fs::write(&bad, "[input]\ncontxt = 3\n").unwrap();
-    let (ok, _, stderr) = run(&["compare", "--data", data.to_str().unwrap(), "--configs", bad.to_str().unwrap()]);
+    let (ok, _, stderr) = run(&[
+        "compare",
+        "--data",
+        data.to_str().unwrap(),
+        "--configs",
+        bad.to_str().unwrap(),
+    ]);
     assert!(!ok);
-    assert!(stderr.contains("bad.toml") && stderr.contains("contxt"), "{stderr}");
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("contxt"),
+        "{stderr}"
+    );
 }

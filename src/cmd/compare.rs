@@ -54,11 +54,23 @@ impl Default for CompareArgs {
 /// Runs `compare`, writes the report, prints the summary table.
 pub fn run(args: CompareArgs, command_line: String) -> anyhow::Result<ExitCode> {
     let paths = config_paths(&args.configs)?;
-    anyhow::ensure!(!paths.is_empty(), "no configuration (*.toml) in {:?}", args.configs);
-    let configs: Vec<ExperimentConfig> =
-        paths.iter().map(|p| ExperimentConfig::load(p)).collect::<Result<_, _>>()?;
-    let split: Split = args.split.parse().with_context(|| format!("--split {}", args.split))?;
-    let labels: LabelSource = args.labels.parse().with_context(|| format!("--labels {}", args.labels))?;
+    anyhow::ensure!(
+        !paths.is_empty(),
+        "no configuration (*.toml) in {:?}",
+        args.configs
+    );
+    let configs: Vec<ExperimentConfig> = paths
+        .iter()
+        .map(|p| ExperimentConfig::load(p))
+        .collect::<Result<_, _>>()?;
+    let split: Split = args
+        .split
+        .parse()
+        .with_context(|| format!("--split {}", args.split))?;
+    let labels: LabelSource = args
+        .labels
+        .parse()
+        .with_context(|| format!("--labels {}", args.labels))?;
     let cache_dir = (args.cache != Path::new("none")).then(|| args.cache.clone());
     eprintln!(
         "compare: {} configuration(s) x {} seed(s) on {} (split {split})",
@@ -81,7 +93,10 @@ pub fn run(args: CompareArgs, command_line: String) -> anyhow::Result<ExitCode> 
     let written = report::write_all(&args.out, &report)?;
     println!("{}", summary_table(&report));
     if !report.data.skipped.is_empty() {
-        println!("skipped {} file(s) (listed in the report)", report.data.skipped.len());
+        println!(
+            "skipped {} file(s) (listed in the report)",
+            report.data.skipped.len()
+        );
     }
     println!("report: {}", written.html.display());
     if !failures.is_empty() {
@@ -103,7 +118,11 @@ pub fn summary_table(report: &report::Report) -> String {
         "configuration", "accuracy %", "macro-F1", "front end", "classifier", "train s"
     );
     for r in rows {
-        let std = if r.accuracy.std.is_finite() { format!("{:.2}", 100.0 * r.accuracy.std) } else { "n/a".into() };
+        let std = if r.accuracy.std.is_finite() {
+            format!("{:.2}", 100.0 * r.accuracy.std)
+        } else {
+            "n/a".into()
+        };
         s += &format!(
             "{:<width$}  {:>7.2} ± {:<6}  {:>9.3}  {:>10}  {:>10}  {:>8.1}\n",
             r.name,

@@ -55,7 +55,11 @@ pub struct EvaluateArgs {
 }
 
 fn print_metrics(m: &Metrics, classes: &[String], n: usize) {
-    println!("accuracy {:.2}% ({n} utterances), macro-F1 {:.4}", 100.0 * m.accuracy, m.macro_f1);
+    println!(
+        "accuracy {:.2}% ({n} utterances), macro-F1 {:.4}",
+        100.0 * m.accuracy,
+        m.macro_f1
+    );
     println!("confusion (rows: true, columns: predicted):");
     let w = classes.iter().map(|c| c.len()).max().unwrap_or(1).max(4);
     print!("{:>w$}", "");
@@ -80,7 +84,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         "{}: `train` saves hand-crafted front ends with their classifier; configurations with learned stages run through `compare`",
         args.config.display()
     );
-    let labels: LabelSource = args.labels.parse().with_context(|| format!("--labels {}", args.labels))?;
+    let labels: LabelSource = args
+        .labels
+        .parse()
+        .with_context(|| format!("--labels {}", args.labels))?;
     let corpus = Corpus::load(&args.data, &labels, cfg.sample_rate_hz)?;
     for (p, r) in &corpus.data.skipped {
         eprintln!("{}: skipped: {r}", p.display());
@@ -95,16 +102,29 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         }
     };
     let feats = classic::corpus_features(&corpus, &cfg, None)?;
-    eprintln!("training {} on {} utterances (seed {})", cfg.name, train_idx.len(), args.seed);
+    eprintln!(
+        "training {} on {} utterances (seed {})",
+        cfg.name,
+        train_idx.len(),
+        args.seed
+    );
     let mut m = classic::train_classic(&corpus, &cfg, &feats, &train_idx, args.seed)?;
     let h = &m.model.history;
-    eprintln!("stopped after {} epochs (best {})", h.epochs.len(), h.best_epoch);
+    eprintln!(
+        "stopped after {} epochs (best {})",
+        h.epochs.len(),
+        h.best_epoch
+    );
     if !test_idx.is_empty() {
         let views: Vec<ArrayView2<'_, f32>> = test_idx.iter().map(|&i| feats[i].view()).collect();
         let pred = m.predict(&views)?;
         let targets = corpus.targets();
         let truth: Vec<usize> = test_idx.iter().map(|&i| targets[i]).collect();
-        print_metrics(&Metrics::compute(&pred, &truth, corpus.data.classes.len()), &corpus.data.classes, truth.len());
+        print_metrics(
+            &Metrics::compute(&pred, &truth, corpus.data.classes.len()),
+            &corpus.data.classes,
+            truth.len(),
+        );
     }
     persist::save(&m.model, &cfg, &args.model_out)?;
     println!("model: {}", args.model_out.display());
@@ -114,7 +134,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
 /// Runs `evaluate`.
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let (cfg, model) = persist::load(&args.model)?;
-    let labels: LabelSource = args.labels.parse().with_context(|| format!("--labels {}", args.labels))?;
+    let labels: LabelSource = args
+        .labels
+        .parse()
+        .with_context(|| format!("--labels {}", args.labels))?;
     let corpus = Corpus::load(&args.data, &labels, cfg.sample_rate_hz)?;
     for (p, r) in &corpus.data.skipped {
         eprintln!("{}: skipped: {r}", p.display());
@@ -128,12 +151,23 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
                 keep.push(i);
                 truth.push(c);
             }
-            None => eprintln!("{}: skipped: label '{}' unknown to the model", item.path.display(), item.label),
+            None => eprintln!(
+                "{}: skipped: label '{}' unknown to the model",
+                item.path.display(),
+                item.label
+            ),
         }
     }
-    anyhow::ensure!(!keep.is_empty(), "{}: no utterance with a label the model knows", args.data.display());
+    anyhow::ensure!(
+        !keep.is_empty(),
+        "{}: no utterance with a label the model knows",
+        args.data.display()
+    );
     let feats = classic::corpus_features(&corpus, &cfg, None)?;
-    let mut m = ClassicModel { model, input: cfg.input.clone() };
+    let mut m = ClassicModel {
+        model,
+        input: cfg.input.clone(),
+    };
     let views: Vec<ArrayView2<'_, f32>> = keep.iter().map(|&i| feats[i].view()).collect();
     let pred = m.predict(&views)?;
     let metrics = Metrics::compute(&pred, &truth, classes.len());

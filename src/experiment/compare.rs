@@ -48,17 +48,30 @@ struct Prepared {
     extract_seconds: f64,
 }
 
-fn prepare(corpus: &Corpus, cfg: &ExperimentConfig, cache: Option<&FeatureCache>) -> Result<Prepared, ExperimentError> {
+fn prepare(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    cache: Option<&FeatureCache>,
+) -> Result<Prepared, ExperimentError> {
     let start = Instant::now();
     let feats = if cfg.has_learned_stage() {
         learned::corpus_prefix(corpus, cfg, cache)?
     } else {
         classic::corpus_features(corpus, cfg, cache)?
     };
-    Ok(Prepared { feats, extract_seconds: start.elapsed().as_secs_f64() })
+    Ok(Prepared {
+        feats,
+        extract_seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
-fn run_one(corpus: &Corpus, cfg: &ExperimentConfig, p: &Prepared, fold: &Fold, seed: u64) -> Result<RunOutput, ExperimentError> {
+fn run_one(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    p: &Prepared,
+    fold: &Fold,
+    seed: u64,
+) -> Result<RunOutput, ExperimentError> {
     if cfg.has_learned_stage() {
         learned::run_learned(corpus, cfg, &p.feats, &fold.train, &fold.test, seed)
     } else {
@@ -66,10 +79,18 @@ fn run_one(corpus: &Corpus, cfg: &ExperimentConfig, p: &Prepared, fold: &Fold, s
     }
 }
 
-fn run_result(corpus: &Corpus, fold_index: usize, fold: &Fold, seed: u64, out: &RunOutput) -> RunResult {
+fn run_result(
+    corpus: &Corpus,
+    fold_index: usize,
+    fold: &Fold,
+    seed: u64,
+    out: &RunOutput,
+) -> RunResult {
     let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     for ((&i, &p), &t) in out.test_items.iter().zip(&out.predicted).zip(&out.truth) {
-        let e = per.entry(corpus.data.items[i].speaker.clone().unwrap_or_default()).or_default();
+        let e = per
+            .entry(corpus.data.items[i].speaker.clone().unwrap_or_default())
+            .or_default();
         e.0 += usize::from(p == t);
         e.1 += 1;
     }
@@ -79,8 +100,16 @@ fn run_result(corpus: &Corpus, fold_index: usize, fold: &Fold, seed: u64, out: &
         held_out_speaker: (fold.test_speakers.len() == 1).then(|| fold.test_speakers[0].clone()),
         accuracy: out.metrics.accuracy,
         macro_f1: out.metrics.macro_f1,
-        confusion: out.metrics.confusion.iter().map(|r| r.iter().map(|&c| c as u32).collect()).collect(),
-        per_speaker: per.into_iter().map(|(s, (c, n))| (s, c as f64 / n.max(1) as f64)).collect(),
+        confusion: out
+            .metrics
+            .confusion
+            .iter()
+            .map(|r| r.iter().map(|&c| c as u32).collect())
+            .collect(),
+        per_speaker: per
+            .into_iter()
+            .map(|(s, (c, n))| (s, c as f64 / n.max(1) as f64))
+            .collect(),
         train_seconds: out.train_seconds,
         history: out
             .history
@@ -108,7 +137,10 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
         Some(d) => Some(FeatureCache::new(d)?),
         None => None,
     };
-    let mut report = report::provenance::new_report("speechfront: hand-crafted versus learned front ends", &opts.command_line);
+    let mut report = report::provenance::new_report(
+        "speechfront: hand-crafted versus learned front ends",
+        &opts.command_line,
+    );
     let rates: Vec<u32> = opts.configs.iter().map(|c| c.sample_rate_hz).collect();
     let mut corpora: BTreeMap<u32, Corpus> = BTreeMap::new();
     for &r in &rates {
@@ -128,10 +160,15 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
             .data
             .skipped
             .iter()
-            .map(|(p, r)| SkippedFile { path: p.display().to_string(), reason: r.clone() })
+            .map(|(p, r)| SkippedFile {
+                path: p.display().to_string(),
+                reason: r.clone(),
+            })
             .collect(),
     };
-    let folds = opts.split.folds(&first.data, &mut rng_from_seed(opts.base_seed))?;
+    let folds = opts
+        .split
+        .folds(&first.data, &mut rng_from_seed(opts.base_seed))?;
     let seeds: Vec<u64> = (0..opts.seeds as u64).map(|s| opts.base_seed + s).collect();
     let total = opts.configs.len() * folds.len() * seeds.len();
     let done = AtomicUsize::new(0);
@@ -145,7 +182,9 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
                 continue;
             }
         };
-        let jobs: Vec<(usize, u64)> = (0..folds.len()).flat_map(|f| seeds.iter().map(move |&s| (f, s))).collect();
+        let jobs: Vec<(usize, u64)> = (0..folds.len())
+            .flat_map(|f| seeds.iter().map(move |&s| (f, s)))
+            .collect();
         let outs: Vec<Result<RunOutput, ExperimentError>> = jobs
             .par_iter()
             .map(|&(f, seed)| {
@@ -161,7 +200,11 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
                             100.0 * o.metrics.accuracy,
                             o.train_seconds
                         ),
-                        Err(e) => eprintln!("[{n}/{total}] {} fold {} seed {seed}: failed: {e}", cfg.name, f + 1),
+                        Err(e) => eprintln!(
+                            "[{n}/{total}] {} fold {} seed {seed}: failed: {e}",
+                            cfg.name,
+                            f + 1
+                        ),
                     }
                 }
                 out
@@ -189,7 +232,11 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
             result.classifier_params = out.classifier_params;
             if f == 0 && seed == seeds[0] {
                 for stage in &out.learned {
-                    report.learned.push(LearnedStage { config: cfg.name.clone(), seed: Some(seed), stage: stage.clone() });
+                    report.learned.push(LearnedStage {
+                        config: cfg.name.clone(),
+                        seed: Some(seed),
+                        stage: stage.clone(),
+                    });
                 }
             }
             let rr = run_result(corpus, f, &folds[f], seed, &out);
@@ -210,7 +257,9 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
                 label: cfg.name.clone(),
                 utterance: format!("{} (class {})", item.rel_path.display(), item.label),
                 features: x.outer_iter().map(|r| r.to_vec()).collect(),
-                scaling: if cfg.feature == crate::frontend::Feature::Mfcc && !cfg.has_learned_stage() {
+                scaling: if cfg.feature == crate::frontend::Feature::Mfcc
+                    && !cfg.has_learned_stage()
+                {
                     FeatureScaling::PerDim
                 } else {
                     FeatureScaling::Global

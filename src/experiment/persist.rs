@@ -15,7 +15,10 @@ use super::ExperimentError;
 pub const EXPERIMENT_KEY: &str = "speechfront.experiment";
 
 fn err(path: &Path, reason: impl ToString) -> ExperimentError {
-    ExperimentError::Config { path: path.to_path_buf(), reason: reason.to_string() }
+    ExperimentError::Config {
+        path: path.to_path_buf(),
+        reason: reason.to_string(),
+    }
 }
 
 /// Saves `model` trained under `cfg` to `path` (written under a temporary
@@ -23,7 +26,11 @@ fn err(path: &Path, reason: impl ToString) -> ExperimentError {
 ///
 /// # Errors
 /// I/O errors naming the file.
-pub fn save(model: &TrainedModel, cfg: &ExperimentConfig, path: &Path) -> Result<(), ExperimentError> {
+pub fn save(
+    model: &TrainedModel,
+    cfg: &ExperimentConfig,
+    path: &Path,
+) -> Result<(), ExperimentError> {
     model.save(path)?;
     let bytes = std::fs::read(path).map_err(|e| err(path, e))?;
     let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(path, e))?;
@@ -49,7 +56,12 @@ pub fn load(path: &Path) -> Result<(ExperimentConfig, TrainedModel), ExperimentE
         .metadata()
         .as_ref()
         .and_then(|m| m.get(EXPERIMENT_KEY))
-        .ok_or_else(|| err(path, format!("no '{EXPERIMENT_KEY}' metadata: not trained by `speechfront train`")))?
+        .ok_or_else(|| {
+            err(
+                path,
+                format!("no '{EXPERIMENT_KEY}' metadata: not trained by `speechfront train`"),
+            )
+        })?
         .clone();
     let cfg = ExperimentConfig::from_toml_str(&text, path)?;
     let model = TrainedModel::load(path)?;
