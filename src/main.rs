@@ -123,7 +123,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Train(args)) => cmd::model::train(args),
         Some(Command::Evaluate(args)) => cmd::model::evaluate(args),
         Some(Command::Compare(args)) => cmd::compare::run(args, line),
-        None => cmd::compare::run(cmd::compare::CompareArgs::default(), line),
+        None => {
+            // The main job: every configuration, plus the two studies.
+            let args = cmd::compare::CompareArgs {
+                deep_vs_fat: true,
+                ablate: Some("default".to_string()),
+                ..cmd::compare::CompareArgs::default()
+            };
+            cmd::compare::run(args, line)
+        }
     }
 }
 

@@ -34,6 +34,13 @@ pub struct CompareArgs {
     /// Report folder.
     #[arg(long, value_name = "DIR", default_value = "reports/latest")]
     pub out: PathBuf,
+    /// Also train networks of equal parameter budget at depths 1-4, ReLU and
+    /// sigmoid, on the first hand-crafted configuration.
+    #[arg(long)]
+    pub deep_vs_fat: bool,
+    /// Also ablate this configuration (remove each ingredient in turn).
+    #[arg(long, value_name = "NAME")]
+    pub ablate: Option<String>,
     /// Feature cache folder ("none" disables the cache).
     #[arg(long, value_name = "DIR", default_value = "cache/features")]
     pub cache: PathBuf,
@@ -88,6 +95,8 @@ pub fn run(args: CompareArgs, command_line: String) -> anyhow::Result<ExitCode> 
         cache_dir,
         progress: true,
         command_line,
+        deep_vs_fat: args.deep_vs_fat,
+        ablate: args.ablate.clone(),
     };
     let (report, failures) = compare(&opts)?;
     let written = report::write_all(&args.out, &report)?;

@@ -41,6 +41,12 @@ pub struct CompareOptions {
     pub progress: bool,
     /// The command line, recorded in the report.
     pub command_line: String,
+    /// Also run "deep versus fat" on the first hand-crafted configuration
+    /// (first fold, first seed).
+    pub deep_vs_fat: bool,
+    /// Also ablate the configuration with this name (hand-crafted only;
+    /// every fold, first seed).
+    pub ablate: Option<String>,
 }
 
 struct Prepared {
@@ -268,6 +274,47 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
         }
         if !result.runs.is_empty() {
             report.configs.push(result);
+        }
+    }
+    // The studies train many variants: they use the first seed only, which
+    // keeps the default run within a few minutes (rows record n_seeds).
+    let study_seeds = &seeds[..seeds.len().min(1)];
+    let classic_cfgs: Vec<&ExperimentConfig> = opts
+        .configs
+        .iter()
+        .filter(|c| !c.has_learned_stage())
+        .collect();
+    if opts.deep_vs_fat {
+        if let (Some(base), Some(fold)) = (classic_cfgs.first(), folds.first()) {
+            eprintln!("deep versus fat on {} ...", base.name);
+            match super::studies::deep_vs_fat(
+                &corpora[&base.sample_rate_hz],
+                base,
+                fold,
+                study_seeds,
+            ) {
+                Ok(rows) => report.deep_vs_fat = rows,
+                Err(e) => failures.push(format!("deep versus fat: {e}")),
+            }
+        }
+    }
+    if let Some(name) = &opts.ablate {
+        match classic_cfgs.iter().find(|c| &c.name == name) {
+            Some(base) => {
+                eprintln!("ablation of {} ...", base.name);
+                match super::studies::ablation(
+                    &corpora[&base.sample_rate_hz],
+                    base,
+                    &folds,
+                    study_seeds,
+                ) {
+                    Ok(rows) => report.ablation = rows,
+                    Err(e) => failures.push(format!("ablation: {e}")),
+                }
+            }
+            None => failures.push(format!(
+                "ablation: no hand-crafted configuration named '{name}'"
+            )),
         }
     }
     Ok((report, failures))

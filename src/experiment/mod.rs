@@ -23,6 +23,7 @@ pub mod config;
 pub mod corpus;
 pub mod learned;
 pub mod persist;
+pub mod studies;
 
 use std::path::{Path, PathBuf};
 

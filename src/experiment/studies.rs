@@ -1,0 +1,250 @@
+//! Extra studies run by `compare` on request: "deep versus fat" (networks
+//! of equal parameter budget, one wide layer against several narrow ones,
+//! sigmoid against ReLU as depth grows) and an ablation of a configuration's
+//! ingredients (each removed in turn).
+
+use rayon::prelude::*;
+
+use crate::data::Fold;
+use crate::nn::spec::Activation;
+use crate::report::summary::MeanStd;
+use crate::report::{AblationRow, DeepVsFatRow};
+
+use super::config::{ExperimentConfig, InputMode};
+use super::corpus::Corpus;
+use super::{classic, ExperimentError};
+
+/// Width `w` of `depth` equal hidden layers so that an MLP from `input` to
+/// `classes` has about `budget` parameters:
+/// `input*w + w + (depth-1)(w*w + w) + w*classes + classes = budget`.
+pub fn width_for_budget(budget: u64, input: usize, classes: usize, depth: usize) -> usize {
+    let (b, d, c) = (budget as f64, input as f64, classes as f64);
+    let lin = d + 1.0 + c + (depth as f64 - 1.0);
+    let w = if depth <= 1 {
+        (b - c) / lin
+    } else {
+        let a = depth as f64 - 1.0;
+        (-lin + (lin * lin + 4.0 * a * (b - c)).sqrt()) / (2.0 * a)
+    };
+    w.round().max(1.0) as usize
+}
+
+fn params(input: usize, classes: usize, hidden: &[usize]) -> u64 {
+    let mut prev = input;
+    let mut n = 0u64;
+    for &h in hidden.iter().chain(std::iter::once(&classes)) {
+        n += (prev * h + h) as u64;
+        prev = h;
+    }
+    n
+}
+
+fn mean_accuracy(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    fold: &Fold,
+    seeds: &[u64],
+) -> Result<(MeanStd, Vec<f64>), ExperimentError> {
+    let feats = classic::corpus_features(corpus, cfg, None)?;
+    let accs: Vec<f64> = seeds
+        .iter()
+        .map(|&s| {
+            classic::run_classic(corpus, cfg, &feats, &fold.train, &fold.test, s)
+                .map(|o| o.metrics.accuracy)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok((MeanStd::of(&accs), accs))
+}
+
+/// Deep versus fat on `fold`: depths 1-4 at the parameter budget of `base`'s
+/// classifier, each with ReLU and with sigmoid.
+///
+/// # Errors
+/// As the runs.
+pub fn deep_vs_fat(
+    corpus: &Corpus,
+    base: &ExperimentConfig,
+    fold: &Fold,
+    seeds: &[u64],
+) -> Result<Vec<DeepVsFatRow>, ExperimentError> {
+    let feats = classic::corpus_features(corpus, base, None)?;
+    let dims = feats.first().map(|f| f.ncols()).unwrap_or(0);
+    let input = match base.input.mode {
+        InputMode::Context => dims * (2 * base.input.context + 1),
+        InputMode::Pool => 2 * dims,
+        InputMode::Fixed => dims * base.input.frames,
+    };
+    let classes = corpus.data.classes.len();
+    let budget = params(input, classes, &base.classifier.hidden);
+    let grid: Vec<(Activation, usize)> = [Activation::Relu, Activation::Sigmoid]
+        .into_iter()
+        .flat_map(|a| (1..=4usize).map(move |d| (a, d)))
+        .collect();
+    grid.par_iter()
+        .map(|&(activation, depth)| {
+            let width = width_for_budget(budget, input, classes, depth);
+            let mut cfg = base.clone();
+            cfg.classifier.hidden = vec![width; depth];
+            cfg.classifier.activation = activation;
+            cfg.classifier.init = None;
+            cfg.augment.copies = 0;
+            let (acc, _) = mean_accuracy(corpus, &cfg, fold, seeds)?;
+            let act = if activation == Activation::Relu {
+                "relu"
+            } else {
+                "sigmoid"
+            };
+            Ok(DeepVsFatRow {
+                name: format!("{act} {depth}x{width}"),
+                depth: depth as u32,
+                width: width as u32,
+                activation: act.to_string(),
+                params: params(input, classes, &cfg.classifier.hidden),
+                accuracy_mean: acc.mean,
+                accuracy_std: acc.std,
+                n_seeds: seeds.len(),
+            })
+        })
+        .collect()
+}
+
+/// The ingredients of `base` that can be removed, each as a modified copy.
+fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
+    let mut out = Vec::new();
+    if base.augment.is_active() {
+        let mut c = base.clone();
+        c.augment.copies = 0;
+        out.push(("augmentation".to_string(), c));
+    }
+    if base.input.trim_silence {
+        let mut c = base.clone();
+        c.input.trim_silence = false;
+        out.push(("silence trimming".to_string(), c));
+    }
+    let post = base
+        .frontend
+        .get("post")
+        .and_then(|p| p.as_table())
+        .cloned()
+        .unwrap_or_default();
+    for (key, off, label) in [
+        (
+            "cmvn",
+            toml::Value::String("none".into()),
+            "per-utterance CMN",
+        ),
+        ("deltas", toml::Value::Boolean(false), "deltas"),
+    ] {
+        if post.get(key).is_some_and(|v| *v != off) {
+            let mut c = base.clone();
+            let mut p = post.clone();
+            p.insert(key.to_string(), off);
+            c.frontend.insert("post".to_string(), toml::Value::Table(p));
+            out.push((label.to_string(), c));
+        }
+    }
+    if base.input.mode == InputMode::Context {
+        let mut c = base.clone();
+        c.input.mode = InputMode::Pool;
+        out.push((
+            "frame classification (pool mean+std instead)".to_string(),
+            c,
+        ));
+        let mut c = base.clone();
+        c.input.context = 0;
+        out.push(("context window (±0 frames)".to_string(), c));
+    }
+    if base.classifier.dropout > 0.0 {
+        let mut c = base.clone();
+        c.classifier.dropout = 0.0;
+        out.push(("dropout".to_string(), c));
+    }
+    out
+}
+
+/// Ablation of `base` (hand-crafted front ends only) over every fold and
+/// seed: the full configuration, then each ingredient removed.
+///
+/// # Errors
+/// As the runs.
+pub fn ablation(
+    corpus: &Corpus,
+    base: &ExperimentConfig,
+    folds: &[Fold],
+    seeds: &[u64],
+) -> Result<Vec<AblationRow>, ExperimentError> {
+    let mut variants = vec![("none".to_string(), base.clone())];
+    variants.extend(ablations(base));
+    let results: Vec<(String, Vec<f64>, f64)> = variants
+        .par_iter()
+        .map(|(removed, cfg)| {
+            let mut accs = Vec::new();
+            let mut worst = f64::INFINITY;
+            for fold in folds {
+                let (m, a) = mean_accuracy(corpus, cfg, fold, seeds)?;
+                worst = worst.min(m.mean);
+                accs.extend(a);
+            }
+            Ok((removed.clone(), accs, worst))
+        })
+        .collect::<Result<_, ExperimentError>>()?;
+    let mut rows: Vec<AblationRow> = Vec::new();
+    for (removed, accs, worst) in results {
+        let m = MeanStd::of(&accs);
+        let full = rows.first().map(|r| r.accuracy_mean).unwrap_or(m.mean);
+        rows.push(AblationRow {
+            removed,
+            accuracy_mean: m.mean,
+            accuracy_std: m.std,
+            delta: m.mean - full,
+            worst_speaker: (folds.len() > 1).then_some(worst),
+        });
+    }
+    Ok(rows)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn width_matches_the_budget() {
+        for depth in 1..=4 {
+            let w = width_for_budget(100_000, 429, 10, depth);
+            let p = params(429, 10, &vec![w; depth]) as f64;
+            assert!(
+                (p - 100_000.0).abs() / 100_000.0 < 0.02,
+                "depth {depth}: width {w} gives {p}"
+            );
+        }
+    }
+
+    #[test]
+    fn ablations_remove_each_present_ingredient() {
+        let text = "[frontend]\npost = { deltas = true, cmvn = \"mean\" }\n[input]\ntrim_silence = true\n\
+                    [augment]\nwave = { noise_snr_db = [10.0, 20.0] }\n[classifier]\ndropout = 0.1\n";
+        let base = ExperimentConfig::from_toml_str(text, std::path::Path::new("a.toml")).unwrap();
+        let names: Vec<String> = ablations(&base).into_iter().map(|(n, _)| n).collect();
+        for want in [
+            "augmentation",
+            "silence trimming",
+            "per-utterance CMN",
+            "deltas",
+            "dropout",
+        ] {
+            assert!(
+                names.iter().any(|n| n == want),
+                "{want} missing from {names:?}"
+            );
+        }
+        let no_cmn = ablations(&base)
+            .into_iter()
+            .find(|(n, _)| n == "per-utterance CMN")
+            .unwrap()
+            .1;
+        assert_eq!(
+            no_cmn.frontend_options().unwrap().post.cmvn,
+            crate::frontend::Cmvn::None
+        );
+    }
+}
