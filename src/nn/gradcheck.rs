@@ -171,6 +171,9 @@ pub fn check_layer(layer: &mut dyn Layer, x: &ArrayD<f32>, opts: &CheckOptions) 
 
     // Parameter gradients by central differences.
     let n_params = layer.params().len();
+    // The index addresses `analytic` and the layer's parameters, which are
+    // re-borrowed mutably inside the loop: an iterator cannot hold both.
+    #[allow(clippy::needless_range_loop)]
     for k in 0..n_params {
         let (pname, trainable, len) = {
             let p = &layer.params()[k];
