@@ -121,31 +121,61 @@ fn training_utterances(
                     seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
                     &corpus.data.items[i].rel_path,
                 ));
+                let warped = match aug.vtln {
+                    Some(range) => Some(warped_frontend(cfg, range, &mut rng)?),
+                    None => None,
+                };
+                let fe = warped.as_ref().unwrap_or(&fe);
                 let x = if aug.wave.is_active() {
                     let wave = aug
                         .wave
                         .apply(&corpus.audio[i], corpus.sample_rate_hz, &mut rng);
                     utterance_features(
-                        &fe,
+                        fe,
                         &wave,
                         corpus.sample_rate_hz,
                         &cfg.input,
                         rng_seed_next(&mut rng),
                     )
+                } else if warped.is_some() {
+                    utterance_features(
+                        fe,
+                        &corpus.audio[i],
+                        corpus.sample_rate_hz,
+                        &cfg.input,
+                        item_seed(0, &corpus.data.items[i].rel_path),
+                    )
                 } else {
                     feats[i].clone()
                 };
-                if aug.feature.is_active() {
+                Ok(if aug.feature.is_active() {
                     aug.feature.apply(x.view(), &mut rng)
                 } else {
                     x
-                }
+                })
             })
-            .collect();
+            .collect::<Result<_, ExperimentError>>()?;
         labels.extend(jobs.iter().map(|&(i, _)| targets[i]));
         utts.extend(extra);
     }
     Ok((utts, labels))
+}
+
+/// The front end of `cfg` with its mel filterbank warped by a VTLN factor
+/// drawn uniformly from `range` (see `AugmentConfig::vtln`).
+fn warped_frontend(
+    cfg: &ExperimentConfig,
+    range: (f32, f32),
+    rng: &mut crate::nn::Rng,
+) -> Result<Frontend, ExperimentError> {
+    use rand::RngExt;
+    let mut opts = cfg.frontend_options()?;
+    opts.mel.vtln_warp = if range.1 > range.0 {
+        rng.random_range(range.0..=range.1)
+    } else {
+        range.0
+    };
+    Ok(Frontend::new(&opts)?)
 }
 
 fn rng_seed_next(rng: &mut crate::nn::Rng) -> u64 {
@@ -310,4 +340,57 @@ pub fn run_classic(
         classifier_params,
         learned: Vec::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::Path;
+
+    fn tone() -> Vec<f32> {
+        (0..4000)
+            .map(|i| {
+                let t = i as f32 / 8000.0;
+                (2.0 * std::f32::consts::PI * 700.0 * t).sin()
+                    + 0.5 * (2.0 * std::f32::consts::PI * 1900.0 * t).sin()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn vtln_frontends_are_seeded_and_change_the_features() {
+        let cfg = ExperimentConfig::from_toml_str(
+            "[frontend]\nframe = { dither = 0.0 }\n[augment]\nvtln = [0.85, 1.15]\n",
+            Path::new("x.toml"),
+        )
+        .unwrap();
+        let range = cfg.augment.vtln.unwrap();
+        let plain = Frontend::new(&cfg.frontend_options().unwrap()).unwrap();
+        let x = tone();
+        let base = plain.compute(&x, &mut rng_from_seed(0));
+        let warp_of = |seed| {
+            warped_frontend(&cfg, range, &mut rng_from_seed(seed))
+                .unwrap()
+                .options()
+                .mel
+                .vtln_warp
+        };
+        assert_eq!(warp_of(3), warp_of(3), "same seed, same warp");
+        let warps: Vec<f32> = (0..20).map(warp_of).collect();
+        assert!(warps.iter().all(|w| (0.85..=1.15).contains(w)), "{warps:?}");
+        assert!(warps.iter().any(|&w| w < 0.97) && warps.iter().any(|&w| w > 1.03));
+        let fe = warped_frontend(&cfg, range, &mut rng_from_seed(1)).unwrap();
+        let y = fe.compute(&x, &mut rng_from_seed(0));
+        assert_eq!(y.dim(), base.dim());
+        let moved = y
+            .iter()
+            .zip(&base)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            moved > 0.1,
+            "warp {} moved features by only {moved}",
+            warp_of(1)
+        );
+    }
 }

@@ -113,6 +113,14 @@ pub struct AugmentConfig {
     /// Feature perturbations (VTLP, masks, frame shift).
     #[serde(default)]
     pub feature: FeatureAugment,
+    /// Vocal-tract-length perturbation in the front end: each copy's mel
+    /// filterbank is warped by Kaldi's VTLN warp with a factor drawn
+    /// uniformly from `[lo, hi]` (e.g. `[0.9, 1.1]`). Unlike
+    /// `feature.vtlp`, which resamples a mel axis, it works for every
+    /// mel-based feature, MFCC included, and warps the spectrum before the
+    /// filters, as a different vocal tract would. Default: none.
+    #[serde(default)]
+    pub vtln: Option<(f32, f32)>,
 }
 
 impl Default for AugmentConfig {
@@ -124,7 +132,8 @@ impl Default for AugmentConfig {
 impl AugmentConfig {
     /// Whether any perturbation is on and copies are made.
     pub fn is_active(&self) -> bool {
-        self.copies > 0 && (self.wave.is_active() || self.feature.is_active())
+        self.copies > 0
+            && (self.wave.is_active() || self.feature.is_active() || self.vtln.is_some())
     }
 }
 
@@ -227,6 +236,19 @@ impl ExperimentConfig {
             .map_err(|e| bad(format!("[train] {e}")))?;
         if self.sample_rate_hz == 0 {
             return Err(bad("sample_rate_hz (0) must be > 0".into()));
+        }
+        if let Some((lo, hi)) = self.augment.vtln {
+            if !(lo > 0.0 && lo <= hi && hi.is_finite()) {
+                return Err(bad(format!(
+                    "augment.vtln [{lo}, {hi}] must satisfy 0 < lo <= hi"
+                )));
+            }
+            for warp in [lo, hi] {
+                let mut o = self.frontend_options().map_err(|e| bad(e.to_string()))?;
+                o.mel.vtln_warp = warp;
+                crate::frontend::mel::MelBanks::new(&o)
+                    .map_err(|e| bad(format!("augment.vtln: {e}")))?;
+            }
         }
         if self.input.mode == InputMode::Fixed && self.input.frames == 0 {
             return Err(bad("input.frames (0) must be >= 1 in fixed mode".into()));
@@ -341,6 +363,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("ditherr"), "{e}");
+    }
+
+    #[test]
+    fn vtln_range_is_validated_against_the_mel_bank() {
+        let c = parse("[augment]\nvtln = [0.9, 1.1]\n").unwrap();
+        assert_eq!(c.augment.vtln, Some((0.9, 1.1)));
+        assert!(c.augment.is_active());
+        let e = parse("[augment]\nvtln = [1.1, 0.9]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("augment.vtln"), "{e}");
+        // A factor so large that the upper knee falls below the lower one.
+        let e = parse("[augment]\nvtln = [0.9, 40.0]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("augment.vtln") && e.contains("vtln_"), "{e}");
     }
 
     #[test]

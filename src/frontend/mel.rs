@@ -52,6 +52,93 @@ fn slaney_logstep() -> f64 {
     6.4f64.ln() / 27.0
 }
 
+/// Kaldi's piecewise-linear vocal-tract-length warp of a frequency in Hz.
+///
+/// With `a` the warp factor, `l = low_cut * max(1, a)` and
+/// `h = high_cut * min(1, a)`: `f -> f / a` on `[l, h]`, and straight lines
+/// from `(low, low)` to `(l, l / a)` and from `(h, h / a)` to `(high, high)`,
+/// so the filterbank's edges stay put and the map is continuous and
+/// monotone. Frequencies outside `[low, high]` are returned unchanged.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VtlnWarp {
+    low: f64,
+    high: f64,
+    l: f64,
+    h: f64,
+    scale: f64,
+    scale_left: f64,
+    scale_right: f64,
+}
+
+impl VtlnWarp {
+    /// The warp of `opts.mel`, or `None` for a factor of exactly 1.
+    ///
+    /// # Errors
+    /// A factor that is not positive and finite, or cut-offs that do not
+    /// satisfy `low < l` and `h < high` (Kaldi's own requirement).
+    pub fn new(opts: &FrontendOptions) -> Result<Option<Self>, FrontendError> {
+        let m = &opts.mel;
+        let a = f64::from(m.vtln_warp);
+        if !(a.is_finite() && a > 0.0) {
+            return Err(FrontendError::invalid(
+                "mel.vtln_warp",
+                m.vtln_warp,
+                "must be positive and finite",
+            ));
+        }
+        if a == 1.0 {
+            return Ok(None);
+        }
+        let nyquist = 0.5 * f64::from(opts.sample_rate_hz);
+        let low = f64::from(m.low_freq_hz);
+        let high = f64::from(opts.mel_high_freq_hz());
+        let high_cut = if m.vtln_high_hz > 0.0 {
+            f64::from(m.vtln_high_hz)
+        } else {
+            nyquist + f64::from(m.vtln_high_hz)
+        };
+        let l = f64::from(m.vtln_low_hz) * a.max(1.0);
+        let h = high_cut * a.min(1.0);
+        if l <= low || l.is_nan() {
+            return Err(FrontendError::invalid(
+                "mel.vtln_low_hz",
+                m.vtln_low_hz,
+                format!("times max(1, warp) gives {l} Hz, not above mel.low_freq_hz {low}"),
+            ));
+        }
+        if !(h < high && h > l) {
+            return Err(FrontendError::invalid(
+                "mel.vtln_high_hz",
+                m.vtln_high_hz,
+                format!("times min(1, warp) gives {h} Hz, not in ({l}, {high}) Hz"),
+            ));
+        }
+        let scale = 1.0 / a;
+        Ok(Some(VtlnWarp {
+            low,
+            high,
+            l,
+            h,
+            scale,
+            scale_left: (scale * l - low) / (l - low),
+            scale_right: (high - scale * h) / (high - h),
+        }))
+    }
+
+    /// The warped frequency of `f` Hz.
+    pub fn apply(&self, f: f64) -> f64 {
+        if f < self.low || f > self.high {
+            f
+        } else if f < self.l {
+            self.low + self.scale_left * (f - self.low)
+        } else if f < self.h {
+            self.scale * f
+        } else {
+            self.high + self.scale_right * (f - self.high)
+        }
+    }
+}
+
 /// Triangular filters as (start bin, weights) bands over the one-sided
 /// spectrum of `fft_size / 2 + 1` bins.
 #[derive(Debug, Clone, PartialEq)]
@@ -108,6 +195,7 @@ impl MelBanks {
         let bin_hz = rate / fft_size as f64;
         let (mel_low, mel_high) = (hz_to_mel(low, m.scale), hz_to_mel(high, m.scale));
         let delta = (mel_high - mel_low) / (m.num_bins + 1) as f64;
+        let warp = VtlnWarp::new(opts)?;
         let mut banks = MelBanks {
             num_fft_bins,
             starts: Vec::with_capacity(m.num_bins),
@@ -116,7 +204,11 @@ impl MelBanks {
             centres_hz: Vec::with_capacity(m.num_bins),
         };
         for b in 0..m.num_bins {
-            let corners_mel = [0, 1, 2].map(|k| mel_low + (b + k) as f64 * delta);
+            let mut corners_mel = [0, 1, 2].map(|k| mel_low + (b + k) as f64 * delta);
+            if let Some(w) = &warp {
+                corners_mel =
+                    corners_mel.map(|x| hz_to_mel(w.apply(mel_to_hz(x, m.scale)), m.scale));
+            }
             let [l, c, r] = corners_mel;
             let [lh, ch, rh] = corners_mel.map(|x| mel_to_hz(x, m.scale));
             let area = match m.norm {
@@ -302,6 +394,65 @@ mod tests {
             let area: f64 = w.iter().map(|&v| v as f64).sum::<f64>() * bin_hz;
             assert!((area - 1.0).abs() < 0.05, "filter {m}: area {area}");
         }
+    }
+
+    #[test]
+    fn vtln_warp_is_continuous_monotone_and_keeps_the_edges() {
+        for a in [0.85f32, 0.95, 1.05, 1.2] {
+            let mut o = kaldi16();
+            o.mel.vtln_warp = a;
+            let w = VtlnWarp::new(&o).unwrap().expect("warp != 1");
+            let (low, high) = (20.0, 8000.0);
+            assert!((w.apply(low) - low).abs() < 1e-9, "low edge moved at {a}");
+            assert!(
+                (w.apply(high) - high).abs() < 1e-9,
+                "high edge moved at {a}"
+            );
+            // f / a in the middle band.
+            assert!((w.apply(2000.0) - 2000.0 / f64::from(a)).abs() < 1e-9);
+            let mut prev = w.apply(low);
+            for i in 1..=8000 {
+                let f = low + (high - low) * f64::from(i) / 8000.0;
+                let y = w.apply(f);
+                assert!(y > prev, "not increasing at {f} Hz, warp {a}");
+                // A step of ~1 Hz never jumps: continuity at both knees
+                // (the steepest segment has slope below 4 for these factors).
+                assert!(y - prev < 4.0, "jump at {f} Hz, warp {a}");
+                prev = y;
+            }
+        }
+    }
+
+    #[test]
+    fn vtln_warp_moves_filter_centres_by_the_factor_and_one_is_identity() {
+        let base = MelBanks::new(&kaldi16()).unwrap();
+        let mut o = kaldi16();
+        o.mel.vtln_warp = 1.0;
+        assert_eq!(MelBanks::new(&o).unwrap(), base, "warp 1 must be a no-op");
+        o.mel.vtln_warp = 1.1;
+        let warped = MelBanks::new(&o).unwrap();
+        let mut in_band = 0;
+        for (c0, c1) in base.centres_hz().iter().zip(warped.centres_hz()) {
+            if *c0 > 110.0 && *c0 < 7500.0 * 1.0 {
+                assert!(
+                    (c1 - c0 / 1.1).abs() < 1e-3,
+                    "centre {c0} -> {c1} ({})",
+                    c0 / 1.1
+                );
+                in_band += 1;
+            }
+        }
+        assert!(in_band > 15, "only {in_band} centres in the linear part");
+        assert_ne!(warped.dense(), base.dense());
+        for bad in [0.0f32, -1.0, f32::NAN] {
+            o.mel.vtln_warp = bad;
+            let e = MelBanks::new(&o).unwrap_err().to_string();
+            assert!(e.contains("mel.vtln_warp"), "{e}");
+        }
+        o.mel.vtln_warp = 1.1;
+        o.mel.vtln_low_hz = 10.0; // 11 Hz is below low_freq_hz (20 Hz)
+        let e = MelBanks::new(&o).unwrap_err().to_string();
+        assert!(e.contains("mel.vtln_low_hz"), "{e}");
     }
 
     #[test]

@@ -93,6 +93,7 @@ fn librosa(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
             triangles: Triangles::Hz,
             norm: MelNorm::Slaney,
             include_nyquist: true,
+            ..MelOptions::default()
         },
         compress: CompressOptions {
             kind: Compression::Db,

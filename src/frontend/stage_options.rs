@@ -226,6 +226,17 @@ pub struct MelOptions {
     /// Let filters reach the Nyquist bin; Kaldi only looks at bins
     /// `0..fft_size/2` (exclusive of Nyquist). Default: false.
     pub include_nyquist: bool,
+    /// Vocal-tract-length warp factor (Kaldi's `--vtln-warp`): the filter
+    /// corners are moved by Kaldi's piecewise-linear warp, `f -> f / warp`
+    /// between the two cut-offs. Default: 1.0 (no warp).
+    pub vtln_warp: f32,
+    /// Lower VTLN cut-off: below `vtln_low_hz * max(1, warp)` the warp
+    /// bends to keep `low_freq_hz` fixed. Default: 100 Hz (Kaldi).
+    pub vtln_low_hz: f32,
+    /// Upper VTLN cut-off; `<= 0` is an offset from Nyquist (Kaldi). Above
+    /// `high * min(1, warp)` the warp bends to keep the high edge fixed.
+    /// Default: -500 (Kaldi).
+    pub vtln_high_hz: f32,
 }
 
 impl Default for MelOptions {
@@ -238,6 +249,9 @@ impl Default for MelOptions {
             triangles: Triangles::Mel,
             norm: MelNorm::None,
             include_nyquist: false,
+            vtln_warp: 1.0,
+            vtln_low_hz: 100.0,
+            vtln_high_hz: -500.0,
         }
     }
 }
