@@ -109,7 +109,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         args.seed
     );
     let mut m = classic::train_classic(&corpus, &cfg, &feats, &train_idx, args.seed)?;
-    let h = &m.model.history;
+    let h = &m.members[0].history;
     eprintln!(
         "stopped after {} epochs (best {})",
         h.epochs.len(),
@@ -126,14 +126,14 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             truth.len(),
         );
     }
-    persist::save(&m.model, &cfg, &args.model_out)?;
+    persist::save(&m.members, &cfg, &args.model_out)?;
     println!("model: {}", args.model_out.display());
     Ok(ExitCode::SUCCESS)
 }
 
 /// Runs `evaluate`.
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let (cfg, model) = persist::load(&args.model)?;
+    let (cfg, members) = persist::load(&args.model)?;
     let labels: LabelSource = args
         .labels
         .parse()
@@ -142,7 +142,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     for (p, r) in &corpus.data.skipped {
         eprintln!("{}: skipped: {r}", p.display());
     }
-    let classes = model.class_names.clone();
+    let classes = members[0].class_names.clone();
     let mut keep = Vec::new();
     let mut truth = Vec::new();
     for (i, item) in corpus.data.items.iter().enumerate() {
@@ -165,7 +165,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     );
     let feats = classic::corpus_features(&corpus, &cfg, None)?;
     let mut m = ClassicModel {
-        model,
+        members,
         input: cfg.input.clone(),
     };
     let views: Vec<ArrayView2<'_, f32>> = keep.iter().map(|&i| feats[i].view()).collect();

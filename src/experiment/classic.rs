@@ -209,15 +209,55 @@ fn fixed(utts: &[ArrayView2<'_, f32>], cfg: &InputConfig) -> Result<Array2<f32>,
     Ok(x)
 }
 
-/// A trained classifier plus how its inputs are shaped.
+/// A trained classifier (one network, or an ensemble) plus how its inputs
+/// are shaped.
 pub struct ClassicModel {
-    /// The network and its standardisation.
-    pub model: TrainedModel,
+    /// The networks with their standardisation: one unless the
+    /// configuration's `ensemble` is larger. Member 0 is trained with the run
+    /// seed itself, so an ensemble of one is the plain model.
+    pub members: Vec<TrainedModel>,
     /// Input shaping used in training.
     pub input: InputConfig,
 }
 
+/// Seed of ensemble member `k` of a run with `seed`: the seed itself for
+/// member 0, well-mixed distinct seeds for the others (never seed + k,
+/// which is another run's seed in `compare`).
+pub fn member_seed(seed: u64, k: usize) -> u64 {
+    if k == 0 {
+        seed
+    } else {
+        let mut z = seed ^ (k as u64).wrapping_mul(0xd1b5_4a32_d192_ed03);
+        z = (z ^ (z >> 31)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 29)
+    }
+}
+
 impl ClassicModel {
+    /// Per-utterance log-posteriors averaged over the members.
+    ///
+    /// # Shapes
+    /// utterances `(frames_i, dims)` -> `(utterances, n_classes)`
+    ///
+    /// # Errors
+    /// Malformed features for this model.
+    pub fn log_posteriors(
+        &mut self,
+        utts: &[ArrayView2<'_, f32>],
+    ) -> Result<Array2<f32>, ExperimentError> {
+        let mut sum: Option<Array2<f32>> = None;
+        let n = self.members.len();
+        for m in &mut self.members {
+            let lp = member_log_posteriors(m, &self.input, utts)?;
+            match &mut sum {
+                Some(acc) => *acc += &lp,
+                None => sum = Some(lp),
+            }
+        }
+        let classes = self.members.first().map_or(0, |m| m.n_classes);
+        Ok(sum.map_or_else(|| Array2::zeros((utts.len(), classes)), |s| s / n as f32))
+    }
+
     /// Predicted class of each utterance's features.
     ///
     /// # Errors
@@ -226,25 +266,53 @@ impl ClassicModel {
         if utts.is_empty() {
             return Ok(Vec::new());
         }
-        let dims = utts[0].ncols();
-        Ok(match self.input.mode {
-            InputMode::Context => self.model.predict_utterances(utts)?,
-            InputMode::Pool => {
-                let (x, lengths) = padded(utts, dims);
-                let mut out = Vec::with_capacity(utts.len());
-                for (chunk, lens) in x.axis_chunks_iter(Axis(0), 256).zip(lengths.chunks(256)) {
-                    out.extend(self.model.predict(chunk.into_dyn(), Some(lens)));
-                }
-                out
-            }
-            InputMode::Fixed => self
-                .model
-                .predict(fixed(utts, &self.input)?.view().into_dyn(), None),
-        })
+        Ok(crate::nn::loss::argmax_rows(
+            self.log_posteriors(utts)?.view(),
+        ))
+    }
+
+    /// Trainable classifier parameters over all members.
+    pub fn num_params(&self) -> u64 {
+        self.members
+            .iter()
+            .flat_map(|m| m.network.params())
+            .filter(|p| p.trainable)
+            .map(|p| p.len() as u64)
+            .sum()
     }
 }
 
-/// Trains the classifier of `cfg` on `train` items' features with `seed`.
+/// One network's per-utterance log-posteriors.
+fn member_log_posteriors(
+    model: &mut TrainedModel,
+    input: &InputConfig,
+    utts: &[ArrayView2<'_, f32>],
+) -> Result<Array2<f32>, ExperimentError> {
+    if utts.is_empty() {
+        return Ok(Array2::zeros((0, model.n_classes)));
+    }
+    let dims = utts[0].ncols();
+    let logits = match input.mode {
+        InputMode::Context => return Ok(model.utterance_log_posteriors(utts)?),
+        InputMode::Pool => {
+            let (x, lengths) = padded(utts, dims);
+            let mut out = Array2::zeros((utts.len(), model.n_classes));
+            let mut row = 0;
+            for (chunk, lens) in x.axis_chunks_iter(Axis(0), 256).zip(lengths.chunks(256)) {
+                let l = model.logits(chunk.into_dyn(), Some(lens));
+                out.slice_mut(ndarray::s![row..row + l.nrows(), ..])
+                    .assign(&l);
+                row += l.nrows();
+            }
+            out
+        }
+        InputMode::Fixed => model.logits(fixed(utts, input)?.view().into_dyn(), None),
+    };
+    Ok(crate::nn::loss::log_softmax(logits.view()))
+}
+
+/// Trains the classifier of `cfg` on `train` items' features with `seed`:
+/// `cfg.ensemble` networks on the same (augmented) training utterances.
 ///
 /// # Errors
 /// Invalid configuration, empty data, a diverged training.
@@ -257,19 +325,36 @@ pub fn train_classic(
 ) -> Result<ClassicModel, ExperimentError> {
     let (utts, labels) = training_utterances(corpus, cfg, feats, train, seed)?;
     let views: Vec<ArrayView2<'_, f32>> = utts.iter().map(|u| u.view()).collect();
+    let members = (0..cfg.ensemble.max(1))
+        .map(|k| train_member(corpus, cfg, &views, &labels, member_seed(seed, k)))
+        .collect::<Result<_, _>>()?;
+    Ok(ClassicModel {
+        members,
+        input: cfg.input.clone(),
+    })
+}
+
+/// Trains one network on prepared training utterances.
+fn train_member(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    views: &[ArrayView2<'_, f32>],
+    labels: &[usize],
+    seed: u64,
+) -> Result<TrainedModel, ExperimentError> {
     let n_classes = corpus.data.classes.len();
     let classes = corpus.data.classes.clone();
     let mut tcfg = cfg.train.clone();
     tcfg.seed = seed;
     let mut spec = cfg.classifier.clone();
-    let model = match cfg.input.mode {
+    Ok(match cfg.input.mode {
         InputMode::Context => {
             spec.pooling = Pooling::None;
             crate::train::frames::train_frame_classifier(
                 &spec,
                 &tcfg,
-                &views,
-                &labels,
+                views,
+                labels,
                 n_classes,
                 cfg.input.context,
                 classes,
@@ -278,26 +363,22 @@ pub fn train_classic(
         InputMode::Pool => {
             spec.pooling = Pooling::MeanStd;
             let dims = views.first().map(|v| v.ncols()).unwrap_or(0);
-            let (x, lengths) = padded(&views, dims);
-            let mut set = TrainSet::new(x.view().into_dyn(), &labels);
+            let (x, lengths) = padded(views, dims);
+            let mut set = TrainSet::new(x.view().into_dyn(), labels);
             set.lengths = Some(&lengths);
             train_classifier(&spec, &tcfg, &set, n_classes, classes)?
         }
         InputMode::Fixed => {
             spec.pooling = Pooling::None;
-            let x = fixed(&views, &cfg.input)?;
+            let x = fixed(views, &cfg.input)?;
             train_classifier(
                 &spec,
                 &tcfg,
-                &TrainSet::new(x.view().into_dyn(), &labels),
+                &TrainSet::new(x.view().into_dyn(), labels),
                 n_classes,
                 classes,
             )?
         }
-    };
-    Ok(ClassicModel {
-        model,
-        input: cfg.input.clone(),
     })
 }
 
@@ -321,20 +402,13 @@ pub fn run_classic(
     let targets = corpus.targets();
     let truth: Vec<usize> = test.iter().map(|&i| targets[i]).collect();
     let metrics = Metrics::compute(&predicted, &truth, corpus.data.classes.len());
-    let classifier_params = m
-        .model
-        .network
-        .params()
-        .iter()
-        .filter(|p| p.trainable)
-        .map(|p| p.len() as u64)
-        .sum();
+    let classifier_params = m.num_params();
     Ok(RunOutput {
         test_items: test.to_vec(),
         predicted,
         truth,
         metrics,
-        history: m.model.history.clone(),
+        history: m.members[0].history.clone(),
         train_seconds,
         frontend_params: 0,
         classifier_params,

@@ -184,6 +184,15 @@ pub struct ExperimentConfig {
     /// Data augmentation.
     #[serde(default)]
     pub augment: AugmentConfig,
+    /// Networks trained per run (hand-crafted front ends), on the same
+    /// training utterances with member seeds derived from the run seed; an
+    /// utterance's decision averages their log-posteriors. Default: 1.
+    #[serde(default = "d_ensemble")]
+    pub ensemble: usize,
+}
+
+fn d_ensemble() -> usize {
+    1
 }
 
 impl ExperimentConfig {
@@ -234,6 +243,15 @@ impl ExperimentConfig {
         self.train
             .validate()
             .map_err(|e| bad(format!("[train] {e}")))?;
+        if self.ensemble == 0 {
+            return Err(bad("ensemble (0) must be >= 1".into()));
+        }
+        if self.ensemble > 1 && self.learn().map(|l| l.first_learned().is_some()) == Ok(true) {
+            return Err(bad(format!(
+                "ensemble ({}) is supported for hand-crafted front ends only",
+                self.ensemble
+            )));
+        }
         if self.sample_rate_hz == 0 {
             return Err(bad("sample_rate_hz (0) must be > 0".into()));
         }

@@ -21,26 +21,18 @@ fn err(path: &Path, reason: impl ToString) -> ExperimentError {
     }
 }
 
-/// Saves `model` trained under `cfg` to `path` (written under a temporary
-/// name and renamed).
+/// Saves `members` (one network, or an ensemble) trained under `cfg` to
+/// `path` (written under a temporary name and renamed).
 ///
 /// # Errors
 /// I/O errors naming the file.
 pub fn save(
-    model: &TrainedModel,
+    members: &[TrainedModel],
     cfg: &ExperimentConfig,
     path: &Path,
 ) -> Result<(), ExperimentError> {
-    model.save(path)?;
-    let bytes = std::fs::read(path).map_err(|e| err(path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(path, e))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| err(path, e))?;
-    let mut metadata: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
-    metadata.insert(EXPERIMENT_KEY.to_string(), cfg.to_toml_string());
-    let tensors: Vec<(String, safetensors::tensor::TensorView<'_>)> =
-        st.tensors().into_iter().collect();
-    let out = safetensors::serialize(tensors, Some(metadata)).map_err(|e| err(path, e))?;
-    crate::report::write_atomic(path, &out)?;
+    let meta = HashMap::from([(EXPERIMENT_KEY.to_string(), cfg.to_toml_string())]);
+    crate::train::persist::save_ensemble(members, &meta, path)?;
     Ok(())
 }
 
@@ -49,21 +41,14 @@ pub fn save(
 /// # Errors
 /// Unreadable file, not a speechfront experiment model, or an invalid
 /// configuration inside.
-pub fn load(path: &Path) -> Result<(ExperimentConfig, TrainedModel), ExperimentError> {
-    let bytes = std::fs::read(path).map_err(|e| err(path, e))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| err(path, e))?;
-    let text = meta
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get(EXPERIMENT_KEY))
-        .ok_or_else(|| {
-            err(
-                path,
-                format!("no '{EXPERIMENT_KEY}' metadata: not trained by `speechfront train`"),
-            )
-        })?
-        .clone();
-    let cfg = ExperimentConfig::from_toml_str(&text, path)?;
-    let model = TrainedModel::load(path)?;
-    Ok((cfg, model))
+pub fn load(path: &Path) -> Result<(ExperimentConfig, Vec<TrainedModel>), ExperimentError> {
+    let (members, meta) = crate::train::persist::load_ensemble(path)?;
+    let text = meta.get(EXPERIMENT_KEY).ok_or_else(|| {
+        err(
+            path,
+            format!("no '{EXPERIMENT_KEY}' metadata: not trained by `speechfront train`"),
+        )
+    })?;
+    let cfg = ExperimentConfig::from_toml_str(text, path)?;
+    Ok((cfg, members))
 }

@@ -85,6 +85,37 @@ fn save_and_load_give_bit_identical_predictions() {
 }
 
 #[test]
+fn ensembles_round_trip_member_by_member() {
+    use crate::train::persist::{load_ensemble, save_ensemble};
+    use std::collections::HashMap;
+    let members = vec![train_small(1), train_small(2), train_small(3)];
+    assert_ne!(all_values(&members[0]), all_values(&members[1]));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ens.safetensors");
+    let extra = HashMap::from([("k".to_string(), "v".to_string())]);
+    save_ensemble(&members, &extra, &path).unwrap();
+    let (back, meta) = load_ensemble(&path).unwrap();
+    assert_eq!(meta.get("k").map(String::as_str), Some("v"));
+    assert_eq!(back.len(), 3);
+    for (a, b) in members.iter().zip(&back) {
+        assert_eq!(all_values(a), all_values(b));
+        assert_eq!(a.history, b.history);
+    }
+    // A single-model reader refuses an ensemble instead of taking member 0.
+    let e = TrainedModel::load(&path).unwrap_err().to_string();
+    assert!(
+        e.contains("ensemble of 3") && e.contains("ens.safetensors"),
+        "{e}"
+    );
+    // A file with one member is an ordinary model file.
+    save_ensemble(&members[..1], &extra, &path).unwrap();
+    assert_eq!(
+        all_values(&TrainedModel::load(&path).unwrap()),
+        all_values(&members[0])
+    );
+}
+
+#[test]
 fn frame_classifier_decides_utterances() {
     // Class 0 utterances hover around -1 in feature 0, class 1 around +1;
     // individual frames are noisy (some on the wrong side), the averaged

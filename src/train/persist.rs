@@ -48,53 +48,183 @@ fn format_err(path: &Path, reason: impl Into<String>) -> TrainError {
     }
 }
 
+/// Metadata key and tensor-name prefix of ensemble member `k`: member 0
+/// uses the plain names, so a one-member file is an ordinary model file.
+fn member_names(k: usize) -> (String, String) {
+    if k == 0 {
+        (META_KEY.to_string(), String::new())
+    } else {
+        (format!("{META_KEY}.m{k}"), format!("m{k}."))
+    }
+}
+
+/// Writes `models` (an ensemble; usually one) to `path` as one safetensors
+/// file, with `extra` added to the header metadata. Member `k > 0` has its
+/// header under `speechfront.m{k}` and its tensors prefixed `m{k}.`.
+///
+/// # Errors
+/// [`TrainError::Io`] when the file cannot be written; [`TrainError::Data`]
+/// for an empty ensemble.
+pub fn save_ensemble(
+    models: &[TrainedModel],
+    extra: &HashMap<String, String>,
+    path: &Path,
+) -> Result<(), TrainError> {
+    if models.is_empty() {
+        return Err(TrainError::Data("no model to save".into()));
+    }
+    let mut meta = extra.clone();
+    let mut bytes: Vec<(String, Vec<usize>, Vec<u8>)> = Vec::new();
+    for (k, m) in models.iter().enumerate() {
+        let (meta_key, prefix) = member_names(k);
+        let header = Header {
+            format_version: FORMAT_VERSION,
+            crate_version: env!("CARGO_PKG_VERSION").to_string(),
+            spec: m.spec.clone(),
+            train: m.train.clone(),
+            input_dim: m.input_dim,
+            n_classes: m.n_classes,
+            class_names: m.class_names.clone(),
+            frame_context: m.frame_context,
+            history: m.history.clone(),
+        };
+        let json = serde_json::to_string(&header).map_err(|e| format_err(path, e.to_string()))?;
+        meta.insert(meta_key, json);
+        for (key, p) in m.network.param_keys().into_iter().zip(m.network.params()) {
+            let data: Vec<u8> = p.value.iter().flat_map(|v| v.to_le_bytes()).collect();
+            bytes.push((format!("{prefix}{key}"), p.value.shape().to_vec(), data));
+        }
+    }
+    let mut views = Vec::with_capacity(bytes.len());
+    for (k, shape, data) in &bytes {
+        let v = safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
+            .map_err(|e| format_err(path, e.to_string()))?;
+        views.push((k.clone(), v));
+    }
+    let out =
+        safetensors::serialize(views, Some(meta)).map_err(|e| format_err(path, e.to_string()))?;
+    let tmp = path.with_extension("safetensors.tmp");
+    std::fs::write(&tmp, out).map_err(|source| TrainError::Io {
+        path: tmp.clone(),
+        source,
+    })?;
+    std::fs::rename(&tmp, path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Reads every member of a file written by [`save_ensemble`] (or
+/// [`TrainedModel::save`]) and the file's whole header metadata.
+///
+/// # Errors
+/// [`TrainError::Io`] for an unreadable file, [`TrainError::Format`] for
+/// a file that is not such a model (missing header, unknown version,
+/// missing or extra tensor, wrong shape or dtype).
+pub fn load_ensemble(
+    path: &Path,
+) -> Result<(Vec<TrainedModel>, HashMap<String, String>), TrainError> {
+    let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| format_err(path, e.to_string()))?;
+    let meta: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
+    if !meta.contains_key(META_KEY) {
+        return Err(format_err(
+            path,
+            format!("no '{META_KEY}' metadata: not a speechfront model"),
+        ));
+    }
+    let st = safetensors::SafeTensors::deserialize(&bytes)
+        .map_err(|e| format_err(path, e.to_string()))?;
+    let mut models = Vec::new();
+    let mut expected_tensors = 0;
+    loop {
+        let (meta_key, prefix) = member_names(models.len());
+        let Some(json) = meta.get(&meta_key) else {
+            break;
+        };
+        let m = load_member(&st, json, &prefix, path)?;
+        expected_tensors += m.network.param_keys().len();
+        models.push(m);
+    }
+    if st.len() != expected_tensors {
+        return Err(format_err(
+            path,
+            format!(
+                "{} tensors, the architecture has {expected_tensors}",
+                st.len()
+            ),
+        ));
+    }
+    Ok((models, meta))
+}
+
+/// One member: its header JSON and its tensors under `prefix`.
+fn load_member(
+    st: &safetensors::SafeTensors<'_>,
+    json: &str,
+    prefix: &str,
+    path: &Path,
+) -> Result<TrainedModel, TrainError> {
+    let h: Header =
+        serde_json::from_str(json).map_err(|e| format_err(path, format!("bad header: {e}")))?;
+    if h.format_version != FORMAT_VERSION {
+        return Err(format_err(
+            path,
+            format!(
+                "format version {} (expected {FORMAT_VERSION})",
+                h.format_version
+            ),
+        ));
+    }
+    let mut network = build(&h.spec, h.input_dim, h.n_classes, &mut rng_from_seed(0))?;
+    let keys = network.param_keys();
+    for (key, p) in keys.iter().zip(network.params_mut()) {
+        let key = format!("{prefix}{key}");
+        let t = st
+            .tensor(&key)
+            .map_err(|_| format_err(path, format!("missing tensor {key}")))?;
+        if t.dtype() != safetensors::Dtype::F32 || t.shape() != p.value.shape() {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor {key}: {:?} {:?}, expected F32 {:?}",
+                    t.dtype(),
+                    t.shape(),
+                    p.value.shape()
+                ),
+            ));
+        }
+        let vals = t
+            .data()
+            .chunks_exact(4)
+            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
+        for (dst, v) in p.value.iter_mut().zip(vals) {
+            *dst = v;
+        }
+    }
+    Ok(TrainedModel {
+        spec: h.spec,
+        train: h.train,
+        input_dim: h.input_dim,
+        n_classes: h.n_classes,
+        class_names: h.class_names,
+        frame_context: h.frame_context,
+        network,
+        history: h.history,
+    })
+}
+
 impl TrainedModel {
     /// Writes the model to `path` (safetensors).
     ///
     /// # Errors
     /// [`TrainError::Io`] when the file cannot be written.
     pub fn save(&self, path: &Path) -> Result<(), TrainError> {
-        let header = Header {
-            format_version: FORMAT_VERSION,
-            crate_version: env!("CARGO_PKG_VERSION").to_string(),
-            spec: self.spec.clone(),
-            train: self.train.clone(),
-            input_dim: self.input_dim,
-            n_classes: self.n_classes,
-            class_names: self.class_names.clone(),
-            frame_context: self.frame_context,
-            history: self.history.clone(),
-        };
-        let json = serde_json::to_string(&header).map_err(|e| format_err(path, e.to_string()))?;
-        let keys = self.network.param_keys();
-        let params = self.network.params();
-        let bytes: Vec<(String, Vec<usize>, Vec<u8>)> = keys
-            .into_iter()
-            .zip(params)
-            .map(|(k, p)| {
-                let data: Vec<u8> = p.value.iter().flat_map(|v| v.to_le_bytes()).collect();
-                (k, p.value.shape().to_vec(), data)
-            })
-            .collect();
-        let mut views = Vec::with_capacity(bytes.len());
-        for (k, shape, data) in &bytes {
-            let v =
-                safetensors::tensor::TensorView::new(safetensors::Dtype::F32, shape.clone(), data)
-                    .map_err(|e| format_err(path, e.to_string()))?;
-            views.push((k.clone(), v));
-        }
-        let meta = HashMap::from([(META_KEY.to_string(), json)]);
-        let out = safetensors::serialize(views, Some(meta))
-            .map_err(|e| format_err(path, e.to_string()))?;
-        let tmp = path.with_extension("safetensors.tmp");
-        std::fs::write(&tmp, out).map_err(|source| TrainError::Io {
-            path: tmp.clone(),
-            source,
-        })?;
-        std::fs::rename(&tmp, path).map_err(|source| TrainError::Io {
-            path: path.to_path_buf(),
-            source,
-        })
+        save_ensemble(std::slice::from_ref(self), &HashMap::new(), path)
     }
 
     /// Reads a model written by [`TrainedModel::save`].
@@ -102,77 +232,19 @@ impl TrainedModel {
     /// # Errors
     /// [`TrainError::Io`] for an unreadable file, [`TrainError::Format`] for
     /// a file that is not such a model (missing header, unknown version,
-    /// missing tensor, wrong shape or dtype).
+    /// missing tensor, wrong shape or dtype) or holds an ensemble (use
+    /// [`load_ensemble`]).
     pub fn load(path: &Path) -> Result<TrainedModel, TrainError> {
-        let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-            .map_err(|e| format_err(path, e.to_string()))?;
-        let json = meta
-            .metadata()
-            .as_ref()
-            .and_then(|m| m.get(META_KEY))
-            .ok_or_else(|| {
-                format_err(
-                    path,
-                    format!("no '{META_KEY}' metadata: not a speechfront model"),
-                )
-            })?;
-        let h: Header =
-            serde_json::from_str(json).map_err(|e| format_err(path, format!("bad header: {e}")))?;
-        if h.format_version != FORMAT_VERSION {
+        let (mut models, _) = load_ensemble(path)?;
+        if models.len() != 1 {
             return Err(format_err(
                 path,
                 format!(
-                    "format version {} (expected {FORMAT_VERSION})",
-                    h.format_version
+                    "an ensemble of {} networks: use load_ensemble",
+                    models.len()
                 ),
             ));
         }
-        let st = safetensors::SafeTensors::deserialize(&bytes)
-            .map_err(|e| format_err(path, e.to_string()))?;
-        let mut network = build(&h.spec, h.input_dim, h.n_classes, &mut rng_from_seed(0))?;
-        let keys = network.param_keys();
-        for (key, p) in keys.iter().zip(network.params_mut()) {
-            let t = st
-                .tensor(key)
-                .map_err(|_| format_err(path, format!("missing tensor {key}")))?;
-            if t.dtype() != safetensors::Dtype::F32 || t.shape() != p.value.shape() {
-                return Err(format_err(
-                    path,
-                    format!(
-                        "tensor {key}: {:?} {:?}, expected F32 {:?}",
-                        t.dtype(),
-                        t.shape(),
-                        p.value.shape()
-                    ),
-                ));
-            }
-            let vals = t
-                .data()
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]));
-            for (dst, v) in p.value.iter_mut().zip(vals) {
-                *dst = v;
-            }
-        }
-        if st.len() != keys.len() {
-            return Err(format_err(
-                path,
-                format!("{} tensors, the architecture has {}", st.len(), keys.len()),
-            ));
-        }
-        Ok(TrainedModel {
-            spec: h.spec,
-            train: h.train,
-            input_dim: h.input_dim,
-            n_classes: h.n_classes,
-            class_names: h.class_names,
-            frame_context: h.frame_context,
-            network,
-            history: h.history,
-        })
+        Ok(models.remove(0))
     }
 }
