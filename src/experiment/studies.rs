@@ -115,6 +115,33 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
         let mut c = base.clone();
         c.augment.copies = 0;
         out.push(("augmentation".to_string(), c));
+        // Each perturbation on its own, when there is more than one.
+        let aug = &base.augment;
+        let kinds = usize::from(aug.wave.speed.is_some())
+            + usize::from(aug.vtln.is_some())
+            + usize::from(aug.wave.noise_snr_db.is_some());
+        if kinds > 1 {
+            if aug.wave.speed.is_some() {
+                let mut c = base.clone();
+                c.augment.wave.speed = None;
+                out.push(("speed perturbation".to_string(), c));
+            }
+            if aug.vtln.is_some() {
+                let mut c = base.clone();
+                c.augment.vtln = None;
+                out.push(("VTLN warping".to_string(), c));
+            }
+            if aug.wave.noise_snr_db.is_some() {
+                let mut c = base.clone();
+                c.augment.wave.noise_snr_db = None;
+                out.push(("additive noise".to_string(), c));
+            }
+        }
+    }
+    if base.ensemble > 1 {
+        let mut c = base.clone();
+        c.ensemble = 1;
+        out.push((format!("ensemble (1 network, not {})", base.ensemble), c));
     }
     if base.input.trim_silence {
         let mut c = base.clone();
@@ -127,15 +154,30 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
         .and_then(|p| p.as_table())
         .cloned()
         .unwrap_or_default();
-    for (key, off, label) in [
+    let meanvar = toml::Value::String("meanvar".into());
+    // (key, applies when the value is, value without the ingredient, label)
+    let removable: [(&str, Option<&toml::Value>, toml::Value, &str); 3] = [
         (
             "cmvn",
+            Some(&meanvar),
+            toml::Value::String("mean".into()),
+            "variance normalisation (CMN only)",
+        ),
+        (
+            "cmvn",
+            None,
             toml::Value::String("none".into()),
             "per-utterance CMN",
         ),
-        ("deltas", toml::Value::Boolean(false), "deltas"),
-    ] {
-        if post.get(key).is_some_and(|v| *v != off) {
+        ("deltas", None, toml::Value::Boolean(false), "deltas"),
+    ];
+    for (key, when, off, label) in removable {
+        let applies = match (post.get(key), when) {
+            (Some(v), Some(w)) => v == w,
+            (Some(v), None) => *v != off,
+            (None, _) => false,
+        };
+        if applies {
             let mut c = base.clone();
             let mut p = post.clone();
             p.insert(key.to_string(), off);
@@ -244,6 +286,42 @@ mod tests {
             .1;
         assert_eq!(
             no_cmn.frontend_options().unwrap().post.cmvn,
+            crate::frontend::Cmvn::None
+        );
+    }
+
+    #[test]
+    fn ablations_split_augmentation_ensemble_and_variance_norm() {
+        let text = "ensemble = 3\n[frontend]\npost = { deltas = true, cmvn = \"meanvar\" }\n\
+                    [augment]\nvtln = [0.9, 1.1]\nwave = { speed = [0.9, 1.1], noise_snr_db = [10.0, 20.0] }\n";
+        let base = ExperimentConfig::from_toml_str(text, std::path::Path::new("a.toml")).unwrap();
+        let all = ablations(&base);
+        let get = |name: &str| {
+            all.iter()
+                .find(|(n, _)| n.starts_with(name))
+                .unwrap_or_else(|| panic!("{name} missing"))
+                .1
+                .clone()
+        };
+        assert_eq!(get("speed perturbation").augment.wave.speed, None);
+        assert!(get("speed perturbation").augment.vtln.is_some());
+        assert_eq!(get("VTLN warping").augment.vtln, None);
+        assert_eq!(get("additive noise").augment.wave.noise_snr_db, None);
+        assert_eq!(get("ensemble").ensemble, 1);
+        assert_eq!(
+            get("variance normalisation")
+                .frontend_options()
+                .unwrap()
+                .post
+                .cmvn,
+            crate::frontend::Cmvn::Mean
+        );
+        assert_eq!(
+            get("per-utterance CMN")
+                .frontend_options()
+                .unwrap()
+                .post
+                .cmvn,
             crate::frontend::Cmvn::None
         );
     }
