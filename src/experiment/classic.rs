@@ -10,8 +10,11 @@ use crate::data::{length, FeatureCache, Pad};
 use crate::frontend::Frontend;
 use crate::nn::spec::Pooling;
 use crate::nn::{rng_from_seed, Layer};
-use crate::train::{train_classifier, Dataset as TrainSet, Metrics, TrainedModel};
+use crate::train::{
+    train_classifier_observed, Dataset as TrainSet, EpochObserver, Metrics, Silent, TrainedModel,
+};
 
+use super::augment::{copy_seed, perturbed_copy};
 use super::config::{ExperimentConfig, InputConfig, InputMode};
 use super::corpus::Corpus;
 use super::{item_seed, ExperimentError, RunOutput};
@@ -96,7 +99,8 @@ pub fn corpus_features(
 }
 
 /// Training utterances: the originals plus `augment.copies` perturbed copies
-/// of each, drawn from generators seeded by (run seed, item, copy).
+/// of each, drawn from generators seeded by (run seed, item, copy) (see
+/// [`super::augment`]).
 fn training_utterances(
     corpus: &Corpus,
     cfg: &ExperimentConfig,
@@ -117,40 +121,29 @@ fn training_utterances(
         let extra: Vec<Array2<f32>> = jobs
             .par_iter()
             .map(|&(i, c)| {
-                let mut rng = rng_from_seed(item_seed(
-                    seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-                    &corpus.data.items[i].rel_path,
-                ));
-                let x = if aug.wave.is_active() {
-                    let wave = aug
-                        .wave
-                        .apply(&corpus.audio[i], corpus.sample_rate_hz, &mut rng);
-                    utterance_features(
-                        &fe,
-                        &wave,
-                        corpus.sample_rate_hz,
-                        &cfg.input,
-                        rng_seed_next(&mut rng),
-                    )
-                } else {
-                    feats[i].clone()
-                };
-                if aug.feature.is_active() {
-                    aug.feature.apply(x.view(), &mut rng)
-                } else {
-                    x
-                }
+                perturbed_copy(
+                    &aug.wave,
+                    &aug.feature,
+                    &corpus.audio[i],
+                    corpus.sample_rate_hz,
+                    &feats[i],
+                    copy_seed(seed, c, &corpus.data.items[i].rel_path),
+                    |wave, dither_seed| {
+                        utterance_features(
+                            &fe,
+                            wave,
+                            corpus.sample_rate_hz,
+                            &cfg.input,
+                            dither_seed,
+                        )
+                    },
+                )
             })
             .collect();
         labels.extend(jobs.iter().map(|&(i, _)| targets[i]));
         utts.extend(extra);
     }
     Ok((utts, labels))
-}
-
-fn rng_seed_next(rng: &mut crate::nn::Rng) -> u64 {
-    use rand::RngExt;
-    rng.random::<u64>()
 }
 
 /// Pads utterances into `(n, max_frames, dims)` with their lengths.
@@ -225,6 +218,21 @@ pub fn train_classic(
     train: &[usize],
     seed: u64,
 ) -> Result<ClassicModel, ExperimentError> {
+    train_classic_observed(corpus, cfg, feats, train, seed, &mut Silent)
+}
+
+/// [`train_classic`], reporting each epoch to `observer`.
+///
+/// # Errors
+/// As [`train_classic`].
+pub fn train_classic_observed(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    train: &[usize],
+    seed: u64,
+    observer: &mut dyn EpochObserver,
+) -> Result<ClassicModel, ExperimentError> {
     let (utts, labels) = training_utterances(corpus, cfg, feats, train, seed)?;
     let views: Vec<ArrayView2<'_, f32>> = utts.iter().map(|u| u.view()).collect();
     let n_classes = corpus.data.classes.len();
@@ -235,7 +243,7 @@ pub fn train_classic(
     let model = match cfg.input.mode {
         InputMode::Context => {
             spec.pooling = Pooling::None;
-            crate::train::frames::train_frame_classifier(
+            crate::train::frames::train_frame_classifier_observed(
                 &spec,
                 &tcfg,
                 &views,
@@ -243,6 +251,7 @@ pub fn train_classic(
                 n_classes,
                 cfg.input.context,
                 classes,
+                observer,
             )?
         }
         InputMode::Pool => {
@@ -251,17 +260,18 @@ pub fn train_classic(
             let (x, lengths) = padded(&views, dims);
             let mut set = TrainSet::new(x.view().into_dyn(), &labels);
             set.lengths = Some(&lengths);
-            train_classifier(&spec, &tcfg, &set, n_classes, classes)?
+            train_classifier_observed(&spec, &tcfg, &set, n_classes, classes, observer)?
         }
         InputMode::Fixed => {
             spec.pooling = Pooling::None;
             let x = fixed(&views, &cfg.input)?;
-            train_classifier(
+            train_classifier_observed(
                 &spec,
                 &tcfg,
                 &TrainSet::new(x.view().into_dyn(), &labels),
                 n_classes,
                 classes,
+                observer,
             )?
         }
     };
@@ -283,8 +293,24 @@ pub fn run_classic(
     test: &[usize],
     seed: u64,
 ) -> Result<RunOutput, ExperimentError> {
+    run_classic_observed(corpus, cfg, feats, train, test, seed, &mut Silent)
+}
+
+/// [`run_classic`], reporting each training epoch to `observer`.
+///
+/// # Errors
+/// As [`train_classic`].
+pub fn run_classic_observed(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    train: &[usize],
+    test: &[usize],
+    seed: u64,
+    observer: &mut dyn EpochObserver,
+) -> Result<RunOutput, ExperimentError> {
     let start = Instant::now();
-    let mut m = train_classic(corpus, cfg, feats, train, seed)?;
+    let mut m = train_classic_observed(corpus, cfg, feats, train, seed, observer)?;
     let train_seconds = start.elapsed().as_secs_f64();
     let views: Vec<ArrayView2<'_, f32>> = test.iter().map(|&i| feats[i].view()).collect();
     let predicted = m.predict(&views)?;
@@ -309,5 +335,6 @@ pub fn run_classic(
         frontend_params: 0,
         classifier_params,
         learned: Vec::new(),
+        example_features: None,
     })
 }

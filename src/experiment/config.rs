@@ -218,7 +218,10 @@ impl ExperimentConfig {
             reason,
         };
         self.frontend_options().map_err(|e| bad(e.to_string()))?;
-        self.learn().map_err(|e| bad(e.to_string()))?;
+        let learn = self.learn().map_err(|e| bad(e.to_string()))?;
+        if let Some(first) = learn.first_learned() {
+            super::learned::augment::check(&self.augment, first).map_err(bad)?;
+        }
         self.classifier
             .validate()
             .map_err(|e| bad(format!("[classifier] {e}")))?;

@@ -17,19 +17,22 @@
 //! file's relative path. The same seed gives the same numbers whatever the
 //! number of threads.
 
+pub mod augment;
 pub mod classic;
 pub mod compare;
 pub mod config;
 pub mod corpus;
 pub mod learned;
 pub mod persist;
+pub mod progress;
 pub mod studies;
 
 use std::path::{Path, PathBuf};
 
-pub use compare::{compare, CompareOptions};
+pub use compare::{compare, compare_with, CompareOptions};
 pub use config::{ExperimentConfig, InputConfig, InputMode};
 pub use corpus::Corpus;
+pub use progress::{Lines, Progress, RunTag};
 
 use crate::report::StageData;
 use crate::train::{History, Metrics};
@@ -92,6 +95,10 @@ pub struct RunOutput {
     pub classifier_params: u64,
     /// Learned stages next to their hand-crafted initial values.
     pub learned: Vec<StageData>,
+    /// Learned path: the trained front end's output (before the
+    /// normalisation) for the first test item, `(frames, dims)`. None on
+    /// the hand-crafted path, whose features are the cached ones.
+    pub example_features: Option<ndarray::Array2<f32>>,
 }
 
 /// A per-item seed from a run seed and the item's relative path, so that

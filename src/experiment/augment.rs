@@ -1,0 +1,107 @@
+//! Perturbed training copies, shared by the hand-crafted and the learned
+//! path.
+//!
+//! # Design
+//! A copy is made in one fixed order from one generator seeded by (run
+//! seed, item path, copy number): the waveform perturbation (speed, shift,
+//! noise), then the cached representation recomputed from the perturbed
+//! waveform (dither drawn from the same generator), then the feature
+//! perturbation. The two paths differ only in what "representation" means:
+//! the whole hand-crafted front end on the classic path, the frozen prefix
+//! (the stages before the first learned one) on the learned path. So the
+//! same seed draws the same speed factors and noise on both paths, and a
+//! copy does not depend on the order or thread in which it is made.
+
+use std::path::Path;
+
+use ndarray::Array2;
+use rand::RngExt;
+
+use crate::data::augment::{FeatureAugment, WaveAugment};
+use crate::nn::rng_from_seed;
+
+use super::item_seed;
+
+/// The generator seed of copy `copy` (0-based) of the item at `rel_path`
+/// in the run with `seed`.
+pub fn copy_seed(seed: u64, copy: usize, rel_path: &Path) -> u64 {
+    item_seed(
+        seed ^ (copy as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        rel_path,
+    )
+}
+
+/// One perturbed copy of an utterance.
+///
+/// `cached` is the utterance's unperturbed representation (used as it is
+/// when no waveform perturbation is set); `compute(samples, dither_seed)`
+/// recomputes the representation from a perturbed waveform.
+///
+/// # Shapes
+/// `audio: (n,)`, `cached: (frames, dims)` -> `(frames', dims)` (speed
+/// perturbation changes the number of frames)
+#[allow(clippy::too_many_arguments)]
+pub fn perturbed_copy(
+    wave: &WaveAugment,
+    feature: &FeatureAugment,
+    audio: &[f32],
+    sample_rate_hz: u32,
+    cached: &Array2<f32>,
+    seed: u64,
+    compute: impl Fn(&[f32], u64) -> Array2<f32>,
+) -> Array2<f32> {
+    let mut rng = rng_from_seed(seed);
+    let x = if wave.is_active() {
+        let perturbed = wave.apply(audio, sample_rate_hz, &mut rng);
+        let dither_seed = rng.random::<u64>();
+        compute(&perturbed, dither_seed)
+    } else {
+        cached.clone()
+    };
+    if feature.is_active() {
+        feature.apply(x.view(), &mut rng)
+    } else {
+        x
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// "Features" that are the samples themselves, 4 per frame.
+    fn frames(samples: &[f32], _seed: u64) -> Array2<f32> {
+        let n = samples.len() / 4;
+        Array2::from_shape_vec((n, 4), samples[..n * 4].to_vec()).unwrap()
+    }
+
+    #[test]
+    fn copies_are_seeded_by_run_item_and_copy() {
+        let a = copy_seed(1, 0, Path::new("x/1_a_0.wav"));
+        assert_eq!(a, copy_seed(1, 0, Path::new("x/1_a_0.wav")));
+        assert_ne!(a, copy_seed(1, 1, Path::new("x/1_a_0.wav")));
+        assert_ne!(a, copy_seed(2, 0, Path::new("x/1_a_0.wav")));
+        assert_ne!(a, copy_seed(1, 0, Path::new("x/1_b_0.wav")));
+    }
+
+    #[test]
+    fn waveform_then_feature_perturbation() {
+        let audio: Vec<f32> = (0..800).map(|i| (i as f32 * 0.1).sin()).collect();
+        let cached = frames(&audio, 0);
+        let off = (WaveAugment::default(), FeatureAugment::default());
+        let same = perturbed_copy(&off.0, &off.1, &audio, 8000, &cached, 3, frames);
+        assert_eq!(same, cached, "nothing switched on: the cached features");
+        let wave: WaveAugment = toml::from_str("speed = [0.8, 0.9]").unwrap();
+        let slow = perturbed_copy(&wave, &off.1, &audio, 8000, &cached, 3, frames);
+        // Speed 0.8-0.9 lengthens 800 samples to 888-1000: 222-250 frames.
+        assert!((222..=250).contains(&slow.nrows()), "{}", slow.nrows());
+        assert_eq!(
+            slow,
+            perturbed_copy(&wave, &off.1, &audio, 8000, &cached, 3, frames)
+        );
+        let masks: FeatureAugment = toml::from_str("time_masks = 2\nmax_time_width = 50").unwrap();
+        let masked = perturbed_copy(&off.0, &masks, &audio, 8000, &cached, 5, frames);
+        assert_eq!(masked.dim(), cached.dim());
+        assert_ne!(masked, cached);
+    }
+}
