@@ -4,6 +4,8 @@
 //! report. A 40-file subset (2 speakers x 10 digits x 2 takes) keeps each
 //! run to a few seconds.
 
+mod learned_util;
+
 use std::path::Path;
 
 use rand::RngExt;
@@ -21,19 +23,7 @@ use speechfront::train::observe::Recorder;
 const SPEAKERS: [&str; 2] = ["caf3", "usf1"];
 
 fn corpus() -> (tempfile::TempDir, Corpus) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/digits");
-    for s in SPEAKERS {
-        for d in 0..10 {
-            for t in 0..2 {
-                let name = format!("{d}_{s}_{t}.wav");
-                std::fs::copy(src.join(&name), dir.path().join(&name)).expect("copy digit file");
-            }
-        }
-    }
-    let c = Corpus::load(dir.path(), &LabelSource::FileName, 8000).expect("corpus");
-    assert_eq!(c.data.items.len(), 40);
-    (dir, c)
+    learned_util::digits_subset(&SPEAKERS, 0..2)
 }
 
 /// Train = take 1, test = take 0.
@@ -125,11 +115,7 @@ fn the_report_shows_the_trained_front_end_of_a_learned_configuration() {
     let (report, failures) = compare(&opts).expect("compare");
     assert!(failures.is_empty(), "{failures:?}");
     let ex = &report.example_features[0];
-    assert!(
-        ex.label.contains("trained learned front end"),
-        "{}",
-        ex.label
-    );
+    assert!(ex.label.contains("trained front end"), "{}", ex.label);
     assert!(
         ex.features.iter().all(|r| r.len() == 13),
         "cepstra, not the 129-bin prefix"

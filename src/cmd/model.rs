@@ -108,8 +108,9 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         train_idx.len(),
         args.seed
     );
-    let bar = super::progress::on_terminal()
-        .then(|| super::progress::epoch_bar(format!("{} seed {}", cfg.name, args.seed)));
+    let bar = super::progress::on_terminal().then(|| {
+        super::progress::epoch_bar(format!("{} seed {}", cfg.name, args.seed), cfg.train.epochs)
+    });
     let mut show = |r: &speechfront::train::EpochRecord, max: usize| {
         if let Some(b) = &bar {
             super::progress::show_epoch(b, r, max);

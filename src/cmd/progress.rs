@@ -47,8 +47,8 @@ pub fn epoch_message(r: &EpochRecord) -> String {
 }
 
 /// A bar for one training run: `prefix [=====>    ] epoch k/N losses`.
-pub fn epoch_bar(prefix: String) -> ProgressBar {
-    let bar = ProgressBar::new(0);
+pub fn epoch_bar(prefix: String, max_epochs: usize) -> ProgressBar {
+    let bar = ProgressBar::new(max_epochs as u64);
     bar.set_style(style(
         "{prefix} [{bar:20}] epoch {pos}/{len} {msg} ({elapsed})",
     ));
@@ -58,9 +58,9 @@ pub fn epoch_bar(prefix: String) -> ProgressBar {
 
 /// Advances `bar` to the epoch of `r` (out of `max_epochs`).
 pub fn show_epoch(bar: &ProgressBar, r: &EpochRecord, max_epochs: usize) {
+    bar.set_message(epoch_message(r));
     bar.set_length(max_epochs as u64);
     bar.set_position(r.epoch as u64);
-    bar.set_message(epoch_message(r));
 }
 
 /// indicatif bars: one over all runs, one per running run.
@@ -101,7 +101,7 @@ impl Progress for Bars {
     }
 
     fn run_started(&self, run: &RunTag) {
-        let bar = self.multi.add(epoch_bar(run.to_string()));
+        let bar = self.multi.add(epoch_bar(run.to_string(), run.max_epochs));
         if let Ok(mut m) = self.runs.lock() {
             m.insert(Self::key(run), bar);
         }

@@ -16,10 +16,13 @@ use std::path::Path;
 
 use ndarray::Array2;
 use rand::RngExt;
+use rayon::prelude::*;
 
 use crate::data::augment::{FeatureAugment, WaveAugment};
 use crate::nn::rng_from_seed;
 
+use super::config::AugmentConfig;
+use super::corpus::Corpus;
 use super::item_seed;
 
 /// The generator seed of copy `copy` (0-based) of the item at `rel_path`
@@ -63,6 +66,44 @@ pub fn perturbed_copy(
     } else {
         x
     }
+}
+
+/// `aug.copies` perturbed copies of each item of `items` (item major: all
+/// copies of the first item, then the next), made in parallel, or nothing
+/// when augmentation is off. `cached[i]` is item `i`'s unperturbed
+/// representation and `compute` recomputes it from a perturbed waveform
+/// (see [`perturbed_copy`]).
+///
+/// # Shapes
+/// each copy `(frames', dims)` like `cached[i]`
+pub fn training_copies(
+    corpus: &Corpus,
+    aug: &AugmentConfig,
+    cached: &[Array2<f32>],
+    items: &[usize],
+    seed: u64,
+    compute: impl Fn(&[f32], u64) -> Array2<f32> + Sync,
+) -> Vec<Array2<f32>> {
+    if !aug.is_active() {
+        return Vec::new();
+    }
+    let jobs: Vec<(usize, usize)> = items
+        .iter()
+        .flat_map(|&i| (0..aug.copies).map(move |c| (i, c)))
+        .collect();
+    jobs.par_iter()
+        .map(|&(i, c)| {
+            perturbed_copy(
+                &aug.wave,
+                &aug.feature,
+                &corpus.audio[i],
+                corpus.sample_rate_hz,
+                &cached[i],
+                copy_seed(seed, c, &corpus.data.items[i].rel_path),
+                &compute,
+            )
+        })
+        .collect()
 }
 
 #[cfg(test)]

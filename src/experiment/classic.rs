@@ -14,7 +14,7 @@ use crate::train::{
     train_classifier_observed, Dataset as TrainSet, EpochObserver, Metrics, Silent, TrainedModel,
 };
 
-use super::augment::{copy_seed, perturbed_copy};
+use super::augment::training_copies;
 use super::config::{ExperimentConfig, InputConfig, InputMode};
 use super::corpus::Corpus;
 use super::{item_seed, ExperimentError, RunOutput};
@@ -113,34 +113,21 @@ fn training_utterances(
     let mut labels: Vec<usize> = train.iter().map(|&i| targets[i]).collect();
     if cfg.augment.is_active() {
         let fe = Frontend::new(&cfg.frontend_options()?)?;
-        let aug = &cfg.augment;
-        let jobs: Vec<(usize, usize)> = train
-            .iter()
-            .flat_map(|&i| (0..aug.copies).map(move |c| (i, c)))
-            .collect();
-        let extra: Vec<Array2<f32>> = jobs
-            .par_iter()
-            .map(|&(i, c)| {
-                perturbed_copy(
-                    &aug.wave,
-                    &aug.feature,
-                    &corpus.audio[i],
-                    corpus.sample_rate_hz,
-                    &feats[i],
-                    copy_seed(seed, c, &corpus.data.items[i].rel_path),
-                    |wave, dither_seed| {
-                        utterance_features(
-                            &fe,
-                            wave,
-                            corpus.sample_rate_hz,
-                            &cfg.input,
-                            dither_seed,
-                        )
-                    },
-                )
-            })
-            .collect();
-        labels.extend(jobs.iter().map(|&(i, _)| targets[i]));
+        let extra = training_copies(
+            corpus,
+            &cfg.augment,
+            feats,
+            train,
+            seed,
+            |wave, dither_seed| {
+                utterance_features(&fe, wave, corpus.sample_rate_hz, &cfg.input, dither_seed)
+            },
+        );
+        labels.extend(
+            train
+                .iter()
+                .flat_map(|&i| std::iter::repeat_n(targets[i], cfg.augment.copies)),
+        );
         utts.extend(extra);
     }
     Ok((utts, labels))

@@ -215,6 +215,7 @@ pub fn compare_with(
                     n_folds: folds.len(),
                     fold_name: folds[f].name.clone(),
                     seed,
+                    max_epochs: cfg.train.epochs,
                 };
                 progress.run_started(&tag);
                 let mut observer = |r: &TrainEpoch, max: usize| progress.epoch(&tag, r, max);
@@ -337,10 +338,7 @@ fn example_features(
     let item = &corpus.data.items[first_test];
     let (label, x) = if cfg.has_learned_stage() {
         (
-            format!(
-                "{}: output of the trained learned front end (fold 1, seed {seed})",
-                cfg.name
-            ),
+            format!("{} · trained front end, seed {seed}", cfg.name),
             trained?,
         )
     } else {

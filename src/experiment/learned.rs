@@ -200,16 +200,19 @@ pub fn build_front(
     if first <= Stage::Mel {
         let c = stage_or_frozen(learn.mel);
         out.push(match c.kind {
-            MelKind::Matrix => FrontStage::Mel(
-                MelMatrix::new(
+            MelKind::Matrix => {
+                let m = MelMatrix::new(
                     dense.view(),
                     c.learn,
                     c.init(rng),
                     MelMatrixOptions::default(),
                 )
-                .map_err(e)?,
-                dense.clone(),
-            ),
+                .map_err(e)?;
+                // The values it starts from: the triangles at classic
+                // init, the random draw at random init (for the report).
+                let initial = m.filters();
+                FrontStage::Mel(m, initial)
+            }
             MelKind::Parametric => {
                 let bank = match cfg.preset {
                     Preset::Kaldi => ParametricMelOptions::kaldi,
@@ -247,10 +250,9 @@ pub fn build_front(
         Some(dct) => {
             let c = stage_or_frozen(learn.dct);
             let m = dct.matrix();
-            out.push(FrontStage::Dct(
-                LearnedDct::from_matrix(m.view(), false, c.learn, c.init(rng)).map_err(e)?,
-                m,
-            ));
+            let d = LearnedDct::from_matrix(m.view(), false, c.learn, c.init(rng)).map_err(e)?;
+            let initial = d.weight().to_owned();
+            out.push(FrontStage::Dct(d, initial));
         }
         None if learn.dct.is_some_and(|c| c.learn) => {
             return Err(other(cfg, "a learned DCT needs feature = \"mfcc\""));

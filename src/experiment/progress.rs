@@ -28,10 +28,16 @@ pub struct RunTag {
     pub fold_name: String,
     /// The run's seed.
     pub seed: u64,
+    /// The configuration's epoch budget (`train.epochs`).
+    pub max_epochs: usize,
 }
 
 impl std::fmt::Display for RunTag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // One fold (a fixed split) needs no fold in the name.
+        if self.n_folds == 1 {
+            return write!(f, "{} seed {}", self.config, self.seed);
+        }
         write!(
             f,
             "{} fold {}/{} ({}) seed {}",
@@ -130,8 +136,15 @@ mod tests {
             n_folds: 5,
             fold_name: "spk3".into(),
             seed: 7,
+            max_epochs: 20,
         };
         assert_eq!(tag.to_string(), "mfcc fold 2/5 (spk3) seed 7");
+        let single = RunTag {
+            fold: 1,
+            n_folds: 1,
+            ..tag.clone()
+        };
+        assert_eq!(single.to_string(), "mfcc seed 7");
         let e = ExperimentError::Other("diverged".into());
         assert_eq!(
             run_line(3, 10, &tag, Err(&e)),

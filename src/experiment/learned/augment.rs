@@ -23,11 +23,9 @@
 //! items that train.
 
 use ndarray::Array2;
-use rayon::prelude::*;
 
 use crate::frontend::learned::config::Stage;
 
-use super::super::augment::{copy_seed, perturbed_copy};
 use super::super::config::{AugmentConfig, ExperimentConfig};
 use super::super::corpus::Corpus;
 use super::prefix::PrefixComputer;
@@ -82,29 +80,14 @@ pub fn training_copies(
     items: &[usize],
     seed: u64,
 ) -> Vec<Array2<f32>> {
-    let aug = &cfg.augment;
-    if !aug.is_active() {
-        return Vec::new();
-    }
-    let jobs: Vec<(usize, usize)> = items
-        .iter()
-        .flat_map(|&i| (0..aug.copies).map(move |c| (i, c)))
-        .collect();
-    jobs.par_iter()
-        .map(|&(i, c)| {
-            perturbed_copy(
-                &aug.wave,
-                &aug.feature,
-                &corpus.audio[i],
-                corpus.sample_rate_hz,
-                &prefix[i],
-                copy_seed(seed, c, &corpus.data.items[i].rel_path),
-                |wave, dither_seed| {
-                    pc.utterance(wave, corpus.sample_rate_hz, &cfg.input, dither_seed)
-                },
-            )
-        })
-        .collect()
+    super::super::augment::training_copies(
+        corpus,
+        &cfg.augment,
+        prefix,
+        items,
+        seed,
+        |wave, dither_seed| pc.utterance(wave, corpus.sample_rate_hz, &cfg.input, dither_seed),
+    )
 }
 
 #[cfg(test)]
