@@ -21,7 +21,7 @@
 //!   fixed input standardisation is then switched off.
 //! - **Validation** is carved from the training items (stratified, seeded by
 //!   the run seed) with `train.val_fraction`; early stopping follows
-//!   `train.patience` through [`crate::train::fit`].
+//!   `train.patience` through [`crate::train::fit()`].
 //! - **Augmentation** (`[augment]`) adds perturbed copies of the training
 //!   part's prefixes (never of the validation part); see [`augment`] for
 //!   what applies before which learned stage.

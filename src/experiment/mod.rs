@@ -11,6 +11,13 @@
 //! the first learned stage) once, and [`learned::run_learned`] trains the
 //! rest end to end.
 //!
+//! # Progress
+//! [`compare_with`] reports each run's start, every training epoch (through
+//! [`crate::train::EpochObserver`]) and each run's end to a [`Progress`]:
+//! [`Lines`] prints one line per finished run; the binary draws indicatif
+//! bars on a terminal. Observers only read the epoch records, so watching a
+//! run never changes its numbers.
+//!
 //! # Determinism
 //! Every run's randomness (validation split, initial weights, shuffles,
 //! dropout, augmentation) derives from its seed; dither derives from the

@@ -7,7 +7,7 @@
 //! observer only reads: it gets no access to the model or the generator, so
 //! watching a run cannot change its numbers. Any `FnMut(&EpochRecord,
 //! usize)` closure is an observer; [`Silent`] is the one that does nothing
-//! (what [`crate::train::fit`] uses).
+//! (what [`crate::train::fit()`] uses).
 
 use crate::train::fit::EpochRecord;
 
