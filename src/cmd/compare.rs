@@ -6,7 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use speechfront::data::{LabelSource, Split};
-use speechfront::experiment::{compare, config::config_paths, CompareOptions, ExperimentConfig};
+use speechfront::experiment::{
+    compare_with, config::config_paths, CompareOptions, ExperimentConfig,
+};
 use speechfront::report::{self, summary::summary_rows};
 
 /// Arguments of `compare`.
@@ -98,7 +100,8 @@ pub fn run(args: CompareArgs, command_line: String) -> anyhow::Result<ExitCode> 
         deep_vs_fat: args.deep_vs_fat,
         ablate: args.ablate.clone(),
     };
-    let (report, failures) = compare(&opts)?;
+    let progress = super::progress::for_compare();
+    let (report, failures) = compare_with(&opts, progress.as_ref())?;
     let written = report::write_all(&args.out, &report)?;
     println!("{}", summary_table(&report));
     if !report.data.skipped.is_empty() {

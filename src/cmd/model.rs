@@ -108,7 +108,20 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         train_idx.len(),
         args.seed
     );
-    let mut m = classic::train_classic(&corpus, &cfg, &feats, &train_idx, args.seed)?;
+    let bar = super::progress::on_terminal().then(|| {
+        super::progress::epoch_bar(format!("{} seed {}", cfg.name, args.seed), cfg.train.epochs)
+    });
+    let mut show = |r: &speechfront::train::EpochRecord, max: usize| {
+        if let Some(b) = &bar {
+            super::progress::show_epoch(b, r, max);
+        }
+    };
+    let trained =
+        classic::train_classic_observed(&corpus, &cfg, &feats, &train_idx, args.seed, &mut show);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let mut m = trained?;
     let h = &m.members[0].history;
     eprintln!(
         "stopped after {} epochs (best {})",

@@ -10,8 +10,11 @@ use crate::data::{length, FeatureCache, Pad};
 use crate::frontend::Frontend;
 use crate::nn::spec::Pooling;
 use crate::nn::{rng_from_seed, Layer};
-use crate::train::{train_classifier, Dataset as TrainSet, Metrics, TrainedModel};
+use crate::train::{
+    train_classifier_observed, Dataset as TrainSet, EpochObserver, Metrics, Silent, TrainedModel,
+};
 
+use super::augment::training_copies;
 use super::config::{ExperimentConfig, InputConfig, InputMode};
 use super::corpus::Corpus;
 use super::{item_seed, ExperimentError, RunOutput};
@@ -96,7 +99,8 @@ pub fn corpus_features(
 }
 
 /// Training utterances: the originals plus `augment.copies` perturbed copies
-/// of each, drawn from generators seeded by (run seed, item, copy).
+/// of each, drawn from generators seeded by (run seed, item, copy) (see
+/// [`super::augment`]).
 fn training_utterances(
     corpus: &Corpus,
     cfg: &ExperimentConfig,
@@ -109,78 +113,38 @@ fn training_utterances(
     let mut labels: Vec<usize> = train.iter().map(|&i| targets[i]).collect();
     if cfg.augment.is_active() {
         let fe = Frontend::new(&cfg.frontend_options()?)?;
-        let aug = &cfg.augment;
-        let jobs: Vec<(usize, usize)> = train
-            .iter()
-            .flat_map(|&i| (0..aug.copies).map(move |c| (i, c)))
-            .collect();
-        let extra: Vec<Array2<f32>> = jobs
-            .par_iter()
-            .map(|&(i, c)| {
-                let mut rng = rng_from_seed(item_seed(
-                    seed ^ (c as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15),
-                    &corpus.data.items[i].rel_path,
-                ));
-                let warped = match aug.vtln {
-                    Some(range) => Some(warped_frontend(cfg, range, &mut rng)?),
-                    None => None,
+        let extra = training_copies(
+            corpus,
+            &cfg.augment,
+            feats,
+            train,
+            seed,
+            |wave, dither_seed, warp| {
+                let warped = warp.map(|w| warped_frontend(cfg, w));
+                let fe = match &warped {
+                    Some(Ok(w)) => w,
+                    // Validated at load: both ends of the range build.
+                    _ => &fe,
                 };
-                let fe = warped.as_ref().unwrap_or(&fe);
-                let x = if aug.wave.is_active() {
-                    let wave = aug
-                        .wave
-                        .apply(&corpus.audio[i], corpus.sample_rate_hz, &mut rng);
-                    utterance_features(
-                        fe,
-                        &wave,
-                        corpus.sample_rate_hz,
-                        &cfg.input,
-                        rng_seed_next(&mut rng),
-                    )
-                } else if warped.is_some() {
-                    utterance_features(
-                        fe,
-                        &corpus.audio[i],
-                        corpus.sample_rate_hz,
-                        &cfg.input,
-                        item_seed(0, &corpus.data.items[i].rel_path),
-                    )
-                } else {
-                    feats[i].clone()
-                };
-                Ok(if aug.feature.is_active() {
-                    aug.feature.apply(x.view(), &mut rng)
-                } else {
-                    x
-                })
-            })
-            .collect::<Result<_, ExperimentError>>()?;
-        labels.extend(jobs.iter().map(|&(i, _)| targets[i]));
+                utterance_features(fe, wave, corpus.sample_rate_hz, &cfg.input, dither_seed)
+            },
+        );
+        labels.extend(
+            train
+                .iter()
+                .flat_map(|&i| std::iter::repeat_n(targets[i], cfg.augment.copies)),
+        );
         utts.extend(extra);
     }
     Ok((utts, labels))
 }
 
-/// The front end of `cfg` with its mel filterbank warped by a VTLN factor
-/// drawn uniformly from `range` (see `AugmentConfig::vtln`).
-fn warped_frontend(
-    cfg: &ExperimentConfig,
-    range: (f32, f32),
-    rng: &mut crate::nn::Rng,
-) -> Result<Frontend, ExperimentError> {
-    use rand::RngExt;
+/// The front end of `cfg` with its mel filterbank warped by `warp` (see
+/// `AugmentConfig::vtln`).
+fn warped_frontend(cfg: &ExperimentConfig, warp: f32) -> Result<Frontend, ExperimentError> {
     let mut opts = cfg.frontend_options()?;
-    opts.mel.vtln_warp = if range.1 > range.0 {
-        rng.random_range(range.0..=range.1)
-    } else {
-        range.0
-    };
+    opts.mel.vtln_warp = warp;
     Ok(Frontend::new(&opts)?)
-}
-
-fn rng_seed_next(rng: &mut crate::nn::Rng) -> u64 {
-    use rand::RngExt;
-    rng.random::<u64>()
 }
 
 /// Pads utterances into `(n, max_frames, dims)` with their lengths.
@@ -323,10 +287,29 @@ pub fn train_classic(
     train: &[usize],
     seed: u64,
 ) -> Result<ClassicModel, ExperimentError> {
+    train_classic_observed(corpus, cfg, feats, train, seed, &mut Silent)
+}
+
+/// [`train_classic`], reporting each epoch to `observer` (the members of
+/// an ensemble one after the other, each from epoch 1).
+///
+/// # Errors
+/// As [`train_classic`].
+pub fn train_classic_observed(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    train: &[usize],
+    seed: u64,
+    observer: &mut dyn EpochObserver,
+) -> Result<ClassicModel, ExperimentError> {
     let (utts, labels) = training_utterances(corpus, cfg, feats, train, seed)?;
     let views: Vec<ArrayView2<'_, f32>> = utts.iter().map(|u| u.view()).collect();
     let members = (0..cfg.ensemble.max(1))
-        .map(|k| train_member(corpus, cfg, &views, &labels, member_seed(seed, k)))
+        .map(|k| {
+            let s = member_seed(seed, k);
+            train_member(corpus, cfg, &views, &labels, s, &mut *observer)
+        })
         .collect::<Result<_, _>>()?;
     Ok(ClassicModel {
         members,
@@ -341,6 +324,7 @@ fn train_member(
     views: &[ArrayView2<'_, f32>],
     labels: &[usize],
     seed: u64,
+    observer: &mut dyn EpochObserver,
 ) -> Result<TrainedModel, ExperimentError> {
     let n_classes = corpus.data.classes.len();
     let classes = corpus.data.classes.clone();
@@ -350,7 +334,7 @@ fn train_member(
     Ok(match cfg.input.mode {
         InputMode::Context => {
             spec.pooling = Pooling::None;
-            crate::train::frames::train_frame_classifier(
+            crate::train::frames::train_frame_classifier_observed(
                 &spec,
                 &tcfg,
                 views,
@@ -358,6 +342,7 @@ fn train_member(
                 n_classes,
                 cfg.input.context,
                 classes,
+                observer,
             )?
         }
         InputMode::Pool => {
@@ -366,17 +351,18 @@ fn train_member(
             let (x, lengths) = padded(views, dims);
             let mut set = TrainSet::new(x.view().into_dyn(), labels);
             set.lengths = Some(&lengths);
-            train_classifier(&spec, &tcfg, &set, n_classes, classes)?
+            train_classifier_observed(&spec, &tcfg, &set, n_classes, classes, observer)?
         }
         InputMode::Fixed => {
             spec.pooling = Pooling::None;
             let x = fixed(views, &cfg.input)?;
-            train_classifier(
+            train_classifier_observed(
                 &spec,
                 &tcfg,
                 &TrainSet::new(x.view().into_dyn(), labels),
                 n_classes,
                 classes,
+                observer,
             )?
         }
     })
@@ -394,8 +380,24 @@ pub fn run_classic(
     test: &[usize],
     seed: u64,
 ) -> Result<RunOutput, ExperimentError> {
+    run_classic_observed(corpus, cfg, feats, train, test, seed, &mut Silent)
+}
+
+/// [`run_classic`], reporting each training epoch to `observer`.
+///
+/// # Errors
+/// As [`train_classic`].
+pub fn run_classic_observed(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    train: &[usize],
+    test: &[usize],
+    seed: u64,
+    observer: &mut dyn EpochObserver,
+) -> Result<RunOutput, ExperimentError> {
     let start = Instant::now();
-    let mut m = train_classic(corpus, cfg, feats, train, seed)?;
+    let mut m = train_classic_observed(corpus, cfg, feats, train, seed, observer)?;
     let train_seconds = start.elapsed().as_secs_f64();
     let views: Vec<ArrayView2<'_, f32>> = test.iter().map(|&i| feats[i].view()).collect();
     let predicted = m.predict(&views)?;
@@ -413,6 +415,7 @@ pub fn run_classic(
         frontend_params: 0,
         classifier_params,
         learned: Vec::new(),
+        example_features: None,
     })
 }
 
@@ -432,39 +435,48 @@ mod tests {
     }
 
     #[test]
-    fn vtln_frontends_are_seeded_and_change_the_features() {
+    fn vtln_copies_are_seeded_and_change_the_features() {
         let cfg = ExperimentConfig::from_toml_str(
             "[frontend]\nframe = { dither = 0.0 }\n[augment]\nvtln = [0.85, 1.15]\n",
             Path::new("x.toml"),
         )
         .unwrap();
-        let range = cfg.augment.vtln.unwrap();
         let plain = Frontend::new(&cfg.frontend_options().unwrap()).unwrap();
         let x = tone();
         let base = plain.compute(&x, &mut rng_from_seed(0));
-        let warp_of = |seed| {
-            warped_frontend(&cfg, range, &mut rng_from_seed(seed))
-                .unwrap()
-                .options()
-                .mel
-                .vtln_warp
+        let aug = &cfg.augment;
+        // The warp each copy used, recorded by the compute function.
+        let copy = |seed: u64| {
+            let used = std::sync::Mutex::new(None);
+            let y = super::super::augment::perturbed_copy(
+                &aug.wave,
+                &aug.feature,
+                aug.vtln,
+                &x,
+                8000,
+                &base,
+                seed,
+                |w, _dither, warp| {
+                    *used.lock().unwrap() = warp;
+                    warped_frontend(&cfg, warp.unwrap())
+                        .unwrap()
+                        .compute(w, &mut rng_from_seed(0))
+                },
+            );
+            (y, used.into_inner().unwrap().expect("a warp was drawn"))
         };
-        assert_eq!(warp_of(3), warp_of(3), "same seed, same warp");
-        let warps: Vec<f32> = (0..20).map(warp_of).collect();
+        let (y3, w3) = copy(3);
+        let (y3b, w3b) = copy(3);
+        assert_eq!((y3.clone(), w3), (y3b, w3b), "same seed, same copy");
+        let warps: Vec<f32> = (0..20).map(|s| copy(s).1).collect();
         assert!(warps.iter().all(|w| (0.85..=1.15).contains(w)), "{warps:?}");
         assert!(warps.iter().any(|&w| w < 0.97) && warps.iter().any(|&w| w > 1.03));
-        let fe = warped_frontend(&cfg, range, &mut rng_from_seed(1)).unwrap();
-        let y = fe.compute(&x, &mut rng_from_seed(0));
-        assert_eq!(y.dim(), base.dim());
-        let moved = y
+        assert_eq!(y3.dim(), base.dim());
+        let moved = y3
             .iter()
             .zip(&base)
             .map(|(a, b)| (a - b).abs())
             .fold(0.0f32, f32::max);
-        assert!(
-            moved > 0.1,
-            "warp {} moved features by only {moved}",
-            warp_of(1)
-        );
+        assert!(moved > 0.1, "warp {w3} moved features by only {moved}");
     }
 }

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
 use ndarray::Array2;
@@ -18,7 +17,9 @@ use crate::report::{
 
 use super::config::ExperimentConfig;
 use super::corpus::Corpus;
+use super::progress::{Lines, Progress, RunTag};
 use super::{classic, learned, ExperimentError, RunOutput};
+use crate::train::{EpochObserver, EpochRecord as TrainEpoch};
 
 /// What to compare, on which data, how.
 #[derive(Debug, Clone)]
@@ -77,11 +78,13 @@ fn run_one(
     p: &Prepared,
     fold: &Fold,
     seed: u64,
+    observer: &mut dyn EpochObserver,
 ) -> Result<RunOutput, ExperimentError> {
+    let (train, test) = (&fold.train, &fold.test);
     if cfg.has_learned_stage() {
-        learned::run_learned(corpus, cfg, &p.feats, &fold.train, &fold.test, seed)
+        learned::run_learned_observed(corpus, cfg, &p.feats, train, test, seed, observer)
     } else {
-        classic::run_classic(corpus, cfg, &p.feats, &fold.train, &fold.test, seed)
+        classic::run_classic_observed(corpus, cfg, &p.feats, train, test, seed, observer)
     }
 }
 
@@ -138,6 +141,18 @@ fn run_result(
 /// # Errors
 /// Unreadable data, an invalid split, a configuration whose runs fail.
 pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), ExperimentError> {
+    compare_with(opts, &Lines::new(opts.progress))
+}
+
+/// [`compare`], reporting to `progress` (each run's start, epochs and end;
+/// `opts.progress` is not used).
+///
+/// # Errors
+/// As [`compare`].
+pub fn compare_with(
+    opts: &CompareOptions,
+    progress: &dyn Progress,
+) -> Result<(Report, Vec<String>), ExperimentError> {
     let mut failures = Vec::new();
     let cache = match &opts.cache_dir {
         Some(d) => Some(FeatureCache::new(d)?),
@@ -176,14 +191,14 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
         .split
         .folds(&first.data, &mut rng_from_seed(opts.base_seed))?;
     let seeds: Vec<u64> = (0..opts.seeds as u64).map(|s| opts.base_seed + s).collect();
-    let total = opts.configs.len() * folds.len() * seeds.len();
-    let done = AtomicUsize::new(0);
+    progress.begin(opts.configs.len() * folds.len() * seeds.len());
     for cfg in &opts.configs {
         let corpus = &corpora[&cfg.sample_rate_hz];
+        progress.note(&format!("{}: preparing features ...", cfg.name));
         let prepared = match prepare(corpus, cfg, cache.as_ref()) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("{}: failed: {e}", cfg.name);
+                progress.note(&format!("{}: failed: {e}", cfg.name));
                 failures.push(format!("{}: {e}", cfg.name));
                 continue;
             }
@@ -194,25 +209,18 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
         let outs: Vec<Result<RunOutput, ExperimentError>> = jobs
             .par_iter()
             .map(|&(f, seed)| {
-                let out = run_one(corpus, cfg, &prepared, &folds[f], seed);
-                let n = done.fetch_add(1, Ordering::Relaxed) + 1;
-                if opts.progress {
-                    match &out {
-                        Ok(o) => eprintln!(
-                            "[{n}/{total}] {} fold {} ({}) seed {seed}: accuracy {:.2}% in {:.1} s",
-                            cfg.name,
-                            f + 1,
-                            folds[f].name,
-                            100.0 * o.metrics.accuracy,
-                            o.train_seconds
-                        ),
-                        Err(e) => eprintln!(
-                            "[{n}/{total}] {} fold {} seed {seed}: failed: {e}",
-                            cfg.name,
-                            f + 1
-                        ),
-                    }
-                }
+                let tag = RunTag {
+                    config: cfg.name.clone(),
+                    fold: f + 1,
+                    n_folds: folds.len(),
+                    fold_name: folds[f].name.clone(),
+                    seed,
+                    max_epochs: cfg.train.epochs,
+                };
+                progress.run_started(&tag);
+                let mut observer = |r: &TrainEpoch, max: usize| progress.epoch(&tag, r, max);
+                let out = run_one(corpus, cfg, &prepared, &folds[f], seed, &mut observer);
+                progress.run_finished(&tag, out.as_ref());
                 out
             })
             .collect();
@@ -226,6 +234,7 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
             utterances_per_s: corpus.audio.len() as f64 / prepared.extract_seconds.max(1e-9),
             x_real_time: seconds / prepared.extract_seconds.max(1e-9),
         });
+        let mut trained_example = None;
         for (&(f, seed), out) in jobs.iter().zip(outs) {
             let out = match out {
                 Ok(o) => o,
@@ -237,6 +246,7 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
             result.frontend_params = out.frontend_params;
             result.classifier_params = out.classifier_params;
             if f == 0 && seed == seeds[0] {
+                trained_example = out.example_features.clone();
                 for stage in &out.learned {
                     report.learned.push(LearnedStage {
                         config: cfg.name.clone(),
@@ -256,21 +266,10 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
             }
             result.runs.push(rr);
         }
-        if let Some(first_test) = folds.first().and_then(|f| f.test.first()) {
-            let item = &corpus.data.items[*first_test];
-            let x = &prepared.feats[*first_test];
-            report.example_features.push(ExampleFeatures {
-                label: cfg.name.clone(),
-                utterance: format!("{} (class {})", item.rel_path.display(), item.label),
-                features: x.outer_iter().map(|r| r.to_vec()).collect(),
-                scaling: if cfg.feature == crate::frontend::Feature::Mfcc
-                    && !cfg.has_learned_stage()
-                {
-                    FeatureScaling::PerDim
-                } else {
-                    FeatureScaling::Global
-                },
-            });
+        if let Some(example) =
+            example_features(corpus, cfg, &prepared, &folds, trained_example, seeds[0])
+        {
+            report.example_features.push(example);
         }
         if !result.runs.is_empty() {
             report.configs.push(result);
@@ -286,7 +285,7 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
         .collect();
     if opts.deep_vs_fat {
         if let (Some(base), Some(fold)) = (classic_cfgs.first(), folds.first()) {
-            eprintln!("deep versus fat on {} ...", base.name);
+            progress.note(&format!("deep versus fat on {} ...", base.name));
             match super::studies::deep_vs_fat(
                 &corpora[&base.sample_rate_hz],
                 base,
@@ -301,7 +300,7 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
     if let Some(name) = &opts.ablate {
         match classic_cfgs.iter().find(|c| &c.name == name) {
             Some(base) => {
-                eprintln!("ablation of {} ...", base.name);
+                progress.note(&format!("ablation of {} ...", base.name));
                 match super::studies::ablation(
                     &corpora[&base.sample_rate_hz],
                     base,
@@ -317,5 +316,44 @@ pub fn compare(opts: &CompareOptions) -> Result<(Report, Vec<String>), Experimen
             )),
         }
     }
+    progress.end();
     Ok((report, failures))
+}
+
+/// The report's example features of `cfg`: the first test item of the
+/// first fold through the hand-crafted front end, or, for a learned
+/// configuration, through the front end trained in the first fold with
+/// the first seed (`trained`, from [`RunOutput::example_features`]). A
+/// learned configuration whose first run failed has no example (its
+/// cached prefix is not its features).
+fn example_features(
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    prepared: &Prepared,
+    folds: &[Fold],
+    trained: Option<Array2<f32>>,
+    seed: u64,
+) -> Option<ExampleFeatures> {
+    let first_test = *folds.first()?.test.first()?;
+    let item = &corpus.data.items[first_test];
+    let (label, x) = if cfg.has_learned_stage() {
+        (
+            format!("{} · trained front end, seed {seed}", cfg.name),
+            trained?,
+        )
+    } else {
+        (cfg.name.clone(), prepared.feats[first_test].clone())
+    };
+    Some(ExampleFeatures {
+        label,
+        utterance: format!("{} (class {})", item.rel_path.display(), item.label),
+        features: x.outer_iter().map(|r| r.to_vec()).collect(),
+        // Cepstra (a DCT last, learned or not) are scaled per dimension, so
+        // that c0 does not take the whole colour range.
+        scaling: if cfg.feature == crate::frontend::Feature::Mfcc {
+            FeatureScaling::PerDim
+        } else {
+            FeatureScaling::Global
+        },
+    })
 }

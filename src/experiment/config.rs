@@ -236,7 +236,10 @@ impl ExperimentConfig {
             reason,
         };
         self.frontend_options().map_err(|e| bad(e.to_string()))?;
-        self.learn().map_err(|e| bad(e.to_string()))?;
+        let learn = self.learn().map_err(|e| bad(e.to_string()))?;
+        if let Some(first) = learn.first_learned() {
+            super::learned::augment::check(&self.augment, first).map_err(bad)?;
+        }
         self.classifier
             .validate()
             .map_err(|e| bad(format!("[classifier] {e}")))?;
@@ -397,6 +400,11 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("augment.vtln") && e.contains("vtln_"), "{e}");
+        // A learned front end has no hand-crafted mel bank to warp.
+        let e = parse("[frontend.learn]\nmel = { learn = true }\n[augment]\nvtln = [0.9, 1.1]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("vtln") && e.contains("speed"), "{e}");
     }
 
     #[test]

@@ -21,14 +21,17 @@
 //!   fixed input standardisation is then switched off.
 //! - **Validation** is carved from the training items (stratified, seeded by
 //!   the run seed) with `train.val_fraction`; early stopping follows
-//!   `train.patience` through [`crate::train::fit`].
+//!   `train.patience` through [`crate::train::fit()`].
+//! - **Augmentation** (`[augment]`) adds perturbed copies of the training
+//!   part's prefixes (never of the validation part); see [`augment`] for
+//!   what applies before which learned stage.
 
+pub mod augment;
 pub mod model;
 pub mod prefix;
+pub mod run;
 
-use std::time::Instant;
-
-use ndarray::{Array2, Axis};
+use ndarray::Array2;
 use rayon::prelude::*;
 
 use crate::data::FeatureCache;
@@ -46,21 +49,19 @@ use crate::frontend::options::{Compression, SpectrumKind};
 use crate::frontend::{Frontend, FrontendOptions, Preset};
 use crate::nn::context::ContextWindow;
 use crate::nn::spec::{build, Pooling};
-use crate::nn::{rng_from_seed, Ctx, Layer, Rng};
+use crate::nn::{Layer, Rng};
 use crate::report::StageData;
-use crate::train::fit::{fit, Dataset};
-use crate::train::split::stratified_split;
-use crate::train::{History, Metrics};
 
 use super::config::{ExperimentConfig, InputMode};
 use super::corpus::Corpus;
-use super::{item_seed, ExperimentError, RunOutput};
+use super::{item_seed, ExperimentError};
 
 pub use model::{FrontStage, Head, LearnedModel};
 pub use prefix::PrefixComputer;
-
-/// Batch size of inference passes.
-const EVAL_BATCH: usize = 256;
+pub use run::{
+    front_features, predict, run_learned, run_learned_observed, train_learned,
+    train_learned_observed,
+};
 
 fn other(cfg: &ExperimentConfig, e: impl std::fmt::Display) -> ExperimentError {
     ExperimentError::Other(format!("{}: {e}", cfg.name))
@@ -199,16 +200,19 @@ pub fn build_front(
     if first <= Stage::Mel {
         let c = stage_or_frozen(learn.mel);
         out.push(match c.kind {
-            MelKind::Matrix => FrontStage::Mel(
-                MelMatrix::new(
+            MelKind::Matrix => {
+                let m = MelMatrix::new(
                     dense.view(),
                     c.learn,
                     c.init(rng),
                     MelMatrixOptions::default(),
                 )
-                .map_err(e)?,
-                dense.clone(),
-            ),
+                .map_err(e)?;
+                // The values it starts from: the triangles at classic
+                // init, the random draw at random init (for the report).
+                let initial = m.filters();
+                FrontStage::Mel(m, initial)
+            }
             MelKind::Parametric => {
                 let bank = match cfg.preset {
                     Preset::Kaldi => ParametricMelOptions::kaldi,
@@ -246,10 +250,9 @@ pub fn build_front(
         Some(dct) => {
             let c = stage_or_frozen(learn.dct);
             let m = dct.matrix();
-            out.push(FrontStage::Dct(
-                LearnedDct::from_matrix(m.view(), false, c.learn, c.init(rng)).map_err(e)?,
-                m,
-            ));
+            let d = LearnedDct::from_matrix(m.view(), false, c.learn, c.init(rng)).map_err(e)?;
+            let initial = d.weight().to_owned();
+            out.push(FrontStage::Dct(d, initial));
         }
         None if learn.dct.is_some_and(|c| c.learn) => {
             return Err(other(cfg, "a learned DCT needs feature = \"mfcc\""));
@@ -328,107 +331,6 @@ pub fn build_model(
     Ok(LearnedModel { front, norm, head })
 }
 
-/// Predicted class of each item of `x` (evaluation mode).
-pub fn predict(model: &mut LearnedModel, utts: &[&Array2<f32>]) -> Vec<usize> {
-    use crate::train::TrainModel;
-    let mut out = Vec::with_capacity(utts.len());
-    let mut rng = rng_from_seed(0);
-    for chunk in utts.chunks(EVAL_BATCH) {
-        let (x, lengths) = model::padded(chunk);
-        let mut ctx = Ctx {
-            lengths: Some(lengths),
-            ..Ctx::eval(&mut rng)
-        };
-        let logits = model.forward_logits(x.into_dyn().view(), &mut ctx);
-        let l2 = logits
-            .into_dimensionality::<ndarray::Ix2>()
-            .expect("(batch, classes)");
-        out.extend(crate::nn::loss::argmax_rows(l2.view()));
-    }
-    out
-}
-
-/// Front-end output (before normalisation) of each utterance's prefix, in
-/// evaluation mode: at classic init, the hand-crafted features of
-/// [`chain_options`].
-pub fn front_features(model: &mut LearnedModel, prefix: &[&Array2<f32>]) -> Vec<Array2<f32>> {
-    let mut rng = rng_from_seed(0);
-    prefix
-        .iter()
-        .map(|p| {
-            let x = p.view().insert_axis(Axis(0)).into_dyn();
-            let mut ctx = Ctx {
-                lengths: Some(vec![p.nrows()]),
-                ..Ctx::eval(&mut rng)
-            };
-            let y = model.features(x, &mut ctx);
-            y.index_axis(Axis(0), 0)
-                .into_dimensionality::<ndarray::Ix2>()
-                .expect("2-D")
-                .to_owned()
-        })
-        .collect()
-}
-
-/// Trains a fresh model of `cfg` on `train` items' prefixes with `seed`.
-///
-/// # Errors
-/// Invalid configuration, empty data, a diverged training.
-pub fn train_learned(
-    corpus: &Corpus,
-    cfg: &ExperimentConfig,
-    prefix: &[Array2<f32>],
-    train: &[usize],
-    seed: u64,
-) -> Result<(LearnedModel, History), ExperimentError> {
-    if prefix.len() != corpus.data.items.len() {
-        return Err(other(
-            cfg,
-            format!(
-                "{} prefixes for {} items",
-                prefix.len(),
-                corpus.data.items.len()
-            ),
-        ));
-    }
-    let n_classes = corpus.data.classes.len();
-    let targets = corpus.targets();
-    let mut rng = rng_from_seed(seed);
-    let mut model = build_model(cfg, n_classes, &mut rng)?;
-    let labels: Vec<usize> = train.iter().map(|&i| targets[i]).collect();
-    let (tr, va) = if cfg.train.val_fraction > 0.0 {
-        stratified_split(&labels, cfg.train.val_fraction, &mut rng)
-    } else {
-        ((0..train.len()).collect(), Vec::new())
-    };
-    let set = |idx: &[usize]| {
-        let utts: Vec<&Array2<f32>> = idx.iter().map(|&k| &prefix[train[k]]).collect();
-        let (x, len) = model::padded(&utts);
-        (
-            x,
-            len,
-            idx.iter().map(|&k| labels[k]).collect::<Vec<usize>>(),
-        )
-    };
-    let (xt, lt, yt) = set(&tr);
-    let (xv, lv, yv) = set(&va);
-    let mut dt = Dataset::new(xt.view().into_dyn(), &yt);
-    dt.lengths = Some(&lt);
-    let mut dv = Dataset::new(xv.view().into_dyn(), &yv);
-    dv.lengths = Some(&lv);
-    let mut tcfg = cfg.train.clone();
-    tcfg.seed = seed;
-    let history = fit(
-        &mut model,
-        &dt,
-        (!va.is_empty()).then_some(&dv),
-        n_classes,
-        &tcfg,
-        &mut rng,
-    )?;
-    Ok((model, history))
-}
-
 /// Learned stages next to their initial values, for the report.
 pub fn stage_data(model: &LearnedModel, sample_rate_hz: f32) -> Vec<StageData> {
     let rows = |m: &Array2<f32>| m.rows().into_iter().map(|r| r.to_vec()).collect::<Vec<_>>();
@@ -486,37 +388,4 @@ pub fn stage_data(model: &LearnedModel, sample_rate_hz: f32) -> Vec<StageData> {
         }
     }
     out
-}
-
-/// One run of the learned path: trains on `train`, tests on `test`.
-///
-/// # Errors
-/// As [`train_learned`].
-pub fn run_learned(
-    corpus: &Corpus,
-    cfg: &ExperimentConfig,
-    prefix: &[Array2<f32>],
-    train: &[usize],
-    test: &[usize],
-    seed: u64,
-) -> Result<RunOutput, ExperimentError> {
-    let start = Instant::now();
-    let (mut model, history) = train_learned(corpus, cfg, prefix, train, seed)?;
-    let train_seconds = start.elapsed().as_secs_f64();
-    let utts: Vec<&Array2<f32>> = test.iter().map(|&i| &prefix[i]).collect();
-    let predicted = predict(&mut model, &utts);
-    let targets = corpus.targets();
-    let truth: Vec<usize> = test.iter().map(|&i| targets[i]).collect();
-    let metrics = Metrics::compute(&predicted, &truth, corpus.data.classes.len());
-    Ok(RunOutput {
-        test_items: test.to_vec(),
-        predicted,
-        truth,
-        metrics,
-        history,
-        train_seconds,
-        frontend_params: model.frontend_params(),
-        classifier_params: model.classifier_params(),
-        learned: stage_data(&model, cfg.sample_rate_hz as f32),
-    })
 }

@@ -11,25 +11,35 @@
 //! the first learned stage) once, and [`learned::run_learned`] trains the
 //! rest end to end.
 //!
+//! # Progress
+//! [`compare_with`] reports each run's start, every training epoch (through
+//! [`crate::train::EpochObserver`]) and each run's end to a [`Progress`]:
+//! [`Lines`] prints one line per finished run; the binary draws indicatif
+//! bars on a terminal. Observers only read the epoch records, so watching a
+//! run never changes its numbers.
+//!
 //! # Determinism
 //! Every run's randomness (validation split, initial weights, shuffles,
 //! dropout, augmentation) derives from its seed; dither derives from the
 //! file's relative path. The same seed gives the same numbers whatever the
 //! number of threads.
 
+pub mod augment;
 pub mod classic;
 pub mod compare;
 pub mod config;
 pub mod corpus;
 pub mod learned;
 pub mod persist;
+pub mod progress;
 pub mod studies;
 
 use std::path::{Path, PathBuf};
 
-pub use compare::{compare, CompareOptions};
+pub use compare::{compare, compare_with, CompareOptions};
 pub use config::{ExperimentConfig, InputConfig, InputMode};
 pub use corpus::Corpus;
+pub use progress::{Lines, Progress, RunTag};
 
 use crate::report::StageData;
 use crate::train::{History, Metrics};
@@ -92,6 +102,10 @@ pub struct RunOutput {
     pub classifier_params: u64,
     /// Learned stages next to their hand-crafted initial values.
     pub learned: Vec<StageData>,
+    /// Learned path: the trained front end's output (before the
+    /// normalisation) for the first test item, `(frames, dims)`. None on
+    /// the hand-crafted path, whose features are the cached ones.
+    pub example_features: Option<ndarray::Array2<f32>>,
 }
 
 /// A per-item seed from a run seed and the item's relative path, so that

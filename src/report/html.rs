@@ -384,7 +384,7 @@ fn features(r: &Report) -> String {
     if r.example_features.is_empty() {
         return String::new();
     }
-    let mut out = String::from("<p class=\"note\">Time runs left to right, feature dimension 0 at the bottom; colours span each image's 1st to 99th percentile.</p>\n");
+    let mut out = String::from("<p class=\"note\">Time runs left to right, feature dimension 0 at the bottom; colours span each image's 1st to 99th percentile. Hand-crafted front ends show their features; learned ones (“trained front end”) the output of their front end after training (first fold, first seed), before the feature normalisation.</p>\n");
     // One group per utterance, in order of first appearance.
     let mut utterances: Vec<&str> = Vec::new();
     for e in &r.example_features {

@@ -13,6 +13,7 @@ use crate::nn::loss::softmax_cross_entropy_into;
 use crate::nn::{Ctx, Rng};
 use crate::train::config::TrainConfig;
 use crate::train::error::TrainError;
+use crate::train::observe::{EpochObserver, Silent};
 use crate::train::split::shuffle;
 use crate::train::trainer::{count_correct, TrainModel, Trainer};
 
@@ -237,6 +238,25 @@ pub fn fit(
     cfg: &TrainConfig,
     rng: &mut Rng,
 ) -> Result<History, TrainError> {
+    fit_observed(model, train, val, n_classes, cfg, rng, &mut Silent)
+}
+
+/// [`fit`], calling `observer` once after each completed epoch with the
+/// record that goes into the history and `cfg.epochs` (see
+/// [`crate::train::observe`]). The observer cannot touch the model or the
+/// generator, so the result is the same as [`fit`]'s.
+///
+/// # Errors
+/// As [`fit`].
+pub fn fit_observed(
+    model: &mut dyn TrainModel,
+    train: &Dataset<'_>,
+    val: Option<&Dataset<'_>>,
+    n_classes: usize,
+    cfg: &TrainConfig,
+    rng: &mut Rng,
+    observer: &mut dyn EpochObserver,
+) -> Result<History, TrainError> {
     let mut trainer = Trainer::new(cfg)?;
     train.validate(n_classes, "training data")?;
     if let Some(v) = val {
@@ -299,6 +319,7 @@ pub fn fit(
             val_accuracy: val_acc,
             seconds: start.elapsed().as_secs_f64(),
         });
+        observer.on_epoch(history.epochs.last().expect("just pushed"), cfg.epochs);
         match val_loss {
             Some(vl) if best.as_ref().is_none_or(|(b, _)| vl < *b) => {
                 best = Some((

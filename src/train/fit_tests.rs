@@ -228,6 +228,50 @@ fn early_stopping_restores_the_best_weights() {
     assert_eq!(loss, best);
 }
 
+#[test]
+fn the_observer_sees_each_epoch_once_and_changes_nothing() {
+    // Random labels with patience 2: the run stops early, so the observer
+    // must follow the epochs actually run, not the budget.
+    let mut rng = rng_from_seed(4);
+    let x = Array2::from_shape_fn((90, 6), |_| rng.random_range(-1.0f32..1.0));
+    let y: Vec<usize> = (0..90).map(|_| rng.random_range(0..3usize)).collect();
+    let spec = MlpSpec {
+        hidden: vec![32],
+        ..Default::default()
+    };
+    let cfg = TrainConfig {
+        epochs: 200,
+        batch_size: 8,
+        lr: 0.01,
+        patience: 2,
+        val_fraction: 0.25,
+        ..Default::default()
+    };
+    let data = Dataset::new(x.view().into_dyn(), &y);
+    let mut rec = crate::train::observe::Recorder::default();
+    let mut watched =
+        crate::train::train_classifier_observed(&spec, &cfg, &data, 3, vec![], &mut rec).unwrap();
+    let mut quiet = train_classifier(&spec, &cfg, &data, 3, vec![]).unwrap();
+    let h = &watched.history;
+    assert!(h.stopped_early && h.epochs.len() < cfg.epochs);
+    assert_eq!(rec.calls.len(), h.epochs.len(), "one call per epoch run");
+    for (k, ((r, max), e)) in rec.calls.iter().zip(&h.epochs).enumerate() {
+        assert_eq!(r.epoch, k + 1);
+        assert_eq!(*max, cfg.epochs);
+        assert_eq!(r, e, "the observer sees the history's record");
+        assert!(r.val_accuracy.is_some() && r.val_loss.is_some());
+    }
+    // Watching is read-only: same weights and figures (wall time aside).
+    assert_eq!(first_weights(&mut watched), first_weights(&mut quiet));
+    let strip = |h: &History| -> Vec<(f64, f64, Option<f64>)> {
+        h.epochs
+            .iter()
+            .map(|e| (e.train_loss, e.train_accuracy, e.val_loss))
+            .collect()
+    };
+    assert_eq!(strip(&watched.history), strip(&quiet.history));
+}
+
 /// A model that injects a NaN into one gradient from a given step on.
 struct Poisoned {
     net: Sequential,

@@ -15,8 +15,9 @@ use crate::nn::rng_from_seed;
 use crate::nn::spec::{build, MlpSpec, Pooling};
 use crate::train::config::TrainConfig;
 use crate::train::error::TrainError;
-use crate::train::fit::{fit, Dataset};
+use crate::train::fit::{fit_observed, Dataset};
 use crate::train::model::{install_standardizer, standardizer, TrainedModel};
+use crate::train::observe::{EpochObserver, Silent};
 use crate::train::split::stratified_split;
 
 /// Context-stacked frames of a set of utterances.
@@ -102,6 +103,33 @@ pub fn train_frame_classifier(
     k: usize,
     class_names: Vec<String>,
 ) -> Result<TrainedModel, TrainError> {
+    train_frame_classifier_observed(
+        spec,
+        cfg,
+        utts,
+        labels,
+        n_classes,
+        k,
+        class_names,
+        &mut Silent,
+    )
+}
+
+/// [`train_frame_classifier`], reporting each epoch to `observer`.
+///
+/// # Errors
+/// As [`train_frame_classifier`].
+#[allow(clippy::too_many_arguments)]
+pub fn train_frame_classifier_observed(
+    spec: &MlpSpec,
+    cfg: &TrainConfig,
+    utts: &[ArrayView2<'_, f32>],
+    labels: &[usize],
+    n_classes: usize,
+    k: usize,
+    class_names: Vec<String>,
+    observer: &mut dyn EpochObserver,
+) -> Result<TrainedModel, TrainError> {
     cfg.validate()?;
     spec.validate()?;
     if spec.pooling != Pooling::None {
@@ -133,13 +161,14 @@ pub fn train_frame_classifier(
     }
     let td = Dataset::new(train.x.view().into_dyn(), &train.labels);
     let vd = Dataset::new(val.x.view().into_dyn(), &val.labels);
-    let history = fit(
+    let history = fit_observed(
         &mut network,
         &td,
         (!va.is_empty()).then_some(&vd),
         n_classes,
         cfg,
         &mut rng,
+        observer,
     )?;
     Ok(TrainedModel {
         spec: spec.clone(),

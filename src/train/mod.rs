@@ -19,7 +19,8 @@
 //!   frozen (non-trainable) ones are skipped.
 //! - [`fit()`]: epochs over an in-memory [`Dataset`] with seeded shuffling,
 //!   validation, early stopping restoring the best weights, and a
-//!   serialisable [`History`].
+//!   serialisable [`History`]; [`fit_observed`] also reports each epoch to
+//!   an [`EpochObserver`] (progress displays).
 //! - [`train_classifier`]: the whole recipe for an MLP on feature vectors:
 //!   stratified validation split, standardisation statistics from the
 //!   training part only (stored inside the model as a frozen layer), build
@@ -43,13 +44,15 @@ pub mod fit;
 pub mod frames;
 pub mod metrics;
 pub mod model;
+pub mod observe;
 pub mod persist;
 pub mod split;
 pub mod trainer;
 
 pub use config::TrainConfig;
 pub use error::TrainError;
-pub use fit::{evaluate, fit, Dataset, EpochRecord, History};
+pub use fit::{evaluate, fit, fit_observed, Dataset, EpochRecord, History};
 pub use metrics::Metrics;
-pub use model::{train_classifier, TrainedModel};
+pub use model::{train_classifier, train_classifier_observed, TrainedModel};
+pub use observe::{EpochObserver, Silent};
 pub use trainer::{StepStats, TrainModel, Trainer};

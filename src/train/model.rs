@@ -8,7 +8,8 @@ use crate::nn::standardize::Standardize;
 use crate::nn::{rng_from_seed, Ctx, Layer, Sequential};
 use crate::train::config::TrainConfig;
 use crate::train::error::TrainError;
-use crate::train::fit::{fit, gather, Dataset, History};
+use crate::train::fit::{fit_observed, gather, Dataset, History};
+use crate::train::observe::{EpochObserver, Silent};
 use crate::train::split::stratified_split;
 
 /// Batch size of inference passes (large: no gradient buffers are held).
@@ -176,6 +177,21 @@ pub fn train_classifier(
     n_classes: usize,
     class_names: Vec<String>,
 ) -> Result<TrainedModel, TrainError> {
+    train_classifier_observed(spec, cfg, data, n_classes, class_names, &mut Silent)
+}
+
+/// [`train_classifier`], reporting each epoch to `observer`.
+///
+/// # Errors
+/// As [`train_classifier`].
+pub fn train_classifier_observed(
+    spec: &MlpSpec,
+    cfg: &TrainConfig,
+    data: &Dataset<'_>,
+    n_classes: usize,
+    class_names: Vec<String>,
+    observer: &mut dyn EpochObserver,
+) -> Result<TrainedModel, TrainError> {
     cfg.validate()?;
     spec.validate()?;
     data.validate(n_classes, "training data")?;
@@ -205,7 +221,15 @@ pub fn train_classifier(
         install_standardizer(&mut network, &standardizer(train.x.view(), train.lengths));
     }
     let val_opt = if va_idx.is_empty() { None } else { Some(&val) };
-    let history = fit(&mut network, &train, val_opt, n_classes, cfg, &mut rng)?;
+    let history = fit_observed(
+        &mut network,
+        &train,
+        val_opt,
+        n_classes,
+        cfg,
+        &mut rng,
+        observer,
+    )?;
     Ok(TrainedModel {
         spec: spec.clone(),
         train: cfg.clone(),

@@ -1,6 +1,7 @@
 //! Helpers shared by the learned front-end integration tests: a toy two-tone
 //! data set, a Hann window, a mel-like triangle bank, and the training step
-//! of a front end + classifier built from `speechfront::nn` layers.
+//! of a front end + classifier built from `speechfront::nn` layers; and a
+//! small subset of the embedded digits corpus.
 #![allow(dead_code)]
 
 use ndarray::{Array2, Array3, ArrayD, Ix2};
@@ -130,4 +131,31 @@ impl Layer for MeanPool {
         let f = self.frames;
         Array3::from_shape_fn((b, f, d), |(i, _, c)| g[[i, c]] / f as f32).into_dyn()
     }
+}
+
+/// The files `{digit}_{speaker}_{take}.wav` of `audio/digits` for every
+/// digit, speaker of `speakers` and take of `takes`, copied into a
+/// temporary folder and loaded at 8 kHz (FSDD naming).
+pub fn digits_subset(
+    speakers: &[&str],
+    takes: std::ops::Range<usize>,
+) -> (tempfile::TempDir, speechfront::experiment::Corpus) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/digits");
+    for s in speakers {
+        for d in 0..10 {
+            for t in takes.clone() {
+                let name = format!("{d}_{s}_{t}.wav");
+                std::fs::copy(src.join(&name), dir.path().join(&name)).expect("copy digit file");
+            }
+        }
+    }
+    let c = speechfront::experiment::Corpus::load(
+        dir.path(),
+        &speechfront::data::LabelSource::FileName,
+        8000,
+    )
+    .expect("corpus");
+    assert_eq!(c.data.items.len(), speakers.len() * 10 * takes.len());
+    (dir, c)
 }

@@ -9,7 +9,7 @@
 //! utterance's logits are the mean of its frames' log-posteriors (the
 //! decision rule of the classic path); the loss is the cross-entropy of
 //! those averaged log-posteriors, i.e. one utterance-level loss rather than
-//! one loss per frame (the training loop [`crate::train::fit`] works on
+//! one loss per frame (the training loop [`crate::train::fit()`] works on
 //! utterance-labelled items; a per-frame loss would need its own loop).
 
 use ndarray::{Array2, Array3, ArrayD, ArrayViewD, Axis, Ix2, Ix3};
@@ -95,7 +95,7 @@ pub enum Head {
 }
 
 /// Learned front end + normalisation + classifier, trainable by
-/// [`crate::train::fit`] on padded prefix tensors with lengths.
+/// [`crate::train::fit()`] on padded prefix tensors with lengths.
 pub struct LearnedModel {
     /// Front-end stages from the first learned one on.
     pub front: Vec<FrontStage>,
