@@ -2,10 +2,11 @@
 //! (`audio/digits`, FSDD naming, 8 kHz): a 90-file subset (3 speakers x 10
 //! digits x 3 takes; takes 1-2 train, take 0 tests) keeps the run short.
 
+mod learned_util;
+
 use std::path::Path;
 
 use ndarray::Array2;
-use speechfront::data::LabelSource;
 use speechfront::experiment::classic::corpus_features;
 use speechfront::experiment::learned::{
     build_model, corpus_prefix, front_features, run_learned, train_learned, FrontStage,
@@ -15,31 +16,14 @@ use speechfront::nn::rng_from_seed;
 
 const SPEAKERS: [&str; 3] = ["caf3", "gbk", "usf1"];
 
-/// The subset copied into a temporary folder, loaded as a corpus.
+/// The 90-file subset, loaded as a corpus.
 fn corpus() -> (tempfile::TempDir, Corpus) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/digits");
-    for s in SPEAKERS {
-        for d in 0..10 {
-            for t in 0..3 {
-                let name = format!("{d}_{s}_{t}.wav");
-                std::fs::copy(src.join(&name), dir.path().join(&name)).expect("copy digit file");
-            }
-        }
-    }
-    let c = Corpus::load(dir.path(), &LabelSource::FileName, 8000).expect("corpus");
-    assert_eq!(c.data.items.len(), 90);
-    (dir, c)
+    learned_util::digits_subset(&SPEAKERS)
 }
 
-/// Train = takes 1 and 2, test = take 0 (same speakers, unseen takes).
+/// Train = takes 1 and 2, test = take 0.
 fn split(c: &Corpus) -> (Vec<usize>, Vec<usize>) {
-    (0..c.data.items.len()).partition(|&i| {
-        !c.data.items[i]
-            .rel_path
-            .to_string_lossy()
-            .ends_with("_0.wav")
-    })
+    learned_util::takes_split(c)
 }
 
 fn config(learn: &str, extra: &str) -> ExperimentConfig {

@@ -1,6 +1,7 @@
 //! Helpers shared by the learned front-end integration tests: a toy two-tone
-//! data set, a Hann window, a mel-like triangle bank, and the training step
-//! of a front end + classifier built from `speechfront::nn` layers.
+//! data set, a subset of the repository's digits corpus, a Hann window, a
+//! mel-like triangle bank, and the training step of a front end + classifier
+//! built from `speechfront::nn` layers.
 #![allow(dead_code)]
 
 use ndarray::{Array2, Array3, ArrayD, Ix2};
@@ -130,4 +131,34 @@ impl Layer for MeanPool {
         let f = self.frames;
         Array3::from_shape_fn((b, f, d), |(i, _, c)| g[[i, c]] / f as f32).into_dyn()
     }
+}
+
+/// The repository's own digits corpus (`audio/digits`, FSDD naming, 8 kHz)
+/// cut to `speakers` x 10 digits x takes 0-2, copied into a temporary folder
+/// and loaded.
+pub fn digits_subset(speakers: &[&str]) -> (tempfile::TempDir, speechfront::experiment::Corpus) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("audio/digits");
+    for s in speakers {
+        for d in 0..10 {
+            for t in 0..3 {
+                let name = format!("{d}_{s}_{t}.wav");
+                std::fs::copy(src.join(&name), dir.path().join(&name)).expect("copy digit file");
+            }
+        }
+    }
+    let source = speechfront::data::LabelSource::FileName;
+    let c = speechfront::experiment::Corpus::load(dir.path(), &source, 8000).expect("corpus");
+    assert_eq!(c.data.items.len(), 30 * speakers.len());
+    (dir, c)
+}
+
+/// Train = takes 1 and 2, test = take 0 (same speakers, unseen takes).
+pub fn takes_split(c: &speechfront::experiment::Corpus) -> (Vec<usize>, Vec<usize>) {
+    (0..c.data.items.len()).partition(|&i| {
+        !c.data.items[i]
+            .rel_path
+            .to_string_lossy()
+            .ends_with("_0.wav")
+    })
 }

@@ -42,6 +42,8 @@ pub enum FrontStage {
     Log(LogCompress, f32, f32),
     /// PCEN.
     Pcen(Pcen),
+    /// Normalisation after compression (`[frontend.learn.compress_norm]`).
+    Norm(FeatureNorm),
     /// Linear DCT, with its initial matrix.
     Dct(LearnedDct, Array2<f32>),
 }
@@ -56,6 +58,7 @@ impl FrontStage {
             FrontStage::ParamMel(l, _) => l,
             FrontStage::Log(l, _, _) => l,
             FrontStage::Pcen(l) => l,
+            FrontStage::Norm(l) => l,
             FrontStage::Dct(l, _) => l,
         }
     }
@@ -69,6 +72,7 @@ impl FrontStage {
             FrontStage::ParamMel(l, _) => l,
             FrontStage::Log(l, _, _) => l,
             FrontStage::Pcen(l) => l,
+            FrontStage::Norm(l) => l,
             FrontStage::Dct(l, _) => l,
         }
     }
