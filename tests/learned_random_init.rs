@@ -119,7 +119,7 @@ fn every_seed_trains_from_random_init() {
         .collect();
     println!("test accuracy per seed: {accs:?}");
     // Chance is 0.1 (10 balanced digits, 30 test utterances, so one
-    // utterance is 0.033). Measured when written: 0.53, 0.40, 0.43, 0.47
+    // utterance is 0.033). Measured when written: 0.53, 0.40, 0.47, 0.47
     // with the normalisation after compression; 0.1, 0.1, 0.2, 0.1 for the
     // same seeds without it. 0.3, three times chance, separates the two
     // with a margin of three utterances either side.
