@@ -275,9 +275,8 @@ impl Layer for LearnedModel {
         }
     }
 
-    /// Reverse of [`Layer::forward`]; for `context`, with
-    /// `y = log_softmax(z)` averaged over `L` frames:
-    /// `dz_f = (g - softmax(z_f) sum(g)) / L`.
+    /// Reverse of [`Layer::forward`]: the classifier (see
+    /// [`Head::backward`]), the normalisation, the front stages.
     ///
     /// # Shapes
     /// `(batch, n_classes) -> (batch, frames, prefix_dims)`
