@@ -275,8 +275,10 @@ impl Layer for LearnedModel {
         }
     }
 
-    /// Reverse of [`Layer::forward`]: the classifier (see
-    /// [`Head::backward`]), the normalisation, the front stages.
+    /// Reverse of [`Layer::forward`]: the classifier (for `context`, with
+    /// `y = log_softmax(z)` averaged over `L` frames,
+    /// `dz_f = (g - softmax(z_f) sum(g)) / L`), the normalisation, the
+    /// front stages.
     ///
     /// # Shapes
     /// `(batch, n_classes) -> (batch, frames, prefix_dims)`
