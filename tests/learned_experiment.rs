@@ -16,19 +16,14 @@ use speechfront::nn::rng_from_seed;
 
 const SPEAKERS: [&str; 3] = ["caf3", "gbk", "usf1"];
 
-/// The subset copied into a temporary folder, loaded as a corpus.
+/// The 90-file subset, loaded as a corpus.
 fn corpus() -> (tempfile::TempDir, Corpus) {
     learned_util::digits_subset(&SPEAKERS, 0..3)
 }
 
-/// Train = takes 1 and 2, test = take 0 (same speakers, unseen takes).
+/// Train = takes 1 and 2, test = take 0.
 fn split(c: &Corpus) -> (Vec<usize>, Vec<usize>) {
-    (0..c.data.items.len()).partition(|&i| {
-        !c.data.items[i]
-            .rel_path
-            .to_string_lossy()
-            .ends_with("_0.wav")
-    })
+    learned_util::takes_split(c)
 }
 
 fn config(learn: &str, extra: &str) -> ExperimentConfig {

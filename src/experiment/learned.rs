@@ -18,7 +18,9 @@
 //!   the classifier (the `[frontend.learn.norm]` table; per-frame by
 //!   default), so standardisation follows the learned stages (the layer
 //!   author's remedy for the random-init collapse); the classifier's own
-//!   fixed input standardisation is then switched off.
+//!   fixed input standardisation is then switched off. A second one may
+//!   sit right after the compression (`[frontend.learn.compress_norm]`):
+//!   a random DCT needs it (see `frontend::learned`'s design notes).
 //! - **Validation** is carved from the training items (stratified, seeded by
 //!   the run seed) with `train.val_fraction`; early stopping follows
 //!   `train.patience` through [`crate::train::fit()`].
@@ -36,12 +38,12 @@ use rayon::prelude::*;
 
 use crate::data::FeatureCache;
 use crate::frontend::learned::compress::LogCompress;
-use crate::frontend::learned::config::{CompressKind, MelKind, Stage};
+use crate::frontend::learned::config::{CompressKind, MelKind, NormConfig, Stage};
 use crate::frontend::learned::dct::LearnedDct;
 use crate::frontend::learned::dft::{SpectrumKind as LearnedSpectrumKind, TimeFilterbank};
 use crate::frontend::learned::melbank::{MelMatrix, MelMatrixOptions};
 use crate::frontend::learned::melbank_param::{ParametricMel, ParametricMelOptions};
-use crate::frontend::learned::norm::{FeatureNorm, NormKind};
+use crate::frontend::learned::norm::{FeatureNorm, NormKind, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use crate::frontend::learned::pcen::{Pcen, PcenConstants};
 use crate::frontend::learned::preemph::Preemph;
 use crate::frontend::learned::{LearnConfig, StageConfig};
@@ -246,6 +248,9 @@ pub fn build_front(
             ),
         });
     }
+    if let Some(n) = learn.compress_norm {
+        out.push(FrontStage::Norm(norm_layer(cfg, n_mels, Some(n))?));
+    }
     match fe.dct() {
         Some(dct) => {
             let c = stage_or_frozen(learn.dct);
@@ -260,6 +265,21 @@ pub fn build_front(
         None => {}
     }
     Ok(out)
+}
+
+/// A [`FeatureNorm`] over `dims` channels as the table `c` says (per frame,
+/// no affine when absent).
+fn norm_layer(
+    cfg: &ExperimentConfig,
+    dims: usize,
+    c: Option<NormConfig>,
+) -> Result<FeatureNorm, ExperimentError> {
+    let (kind, affine, learn) = match c {
+        Some(n) => (n.kind, n.affine, n.learn),
+        None => (NormKind::default(), false, true),
+    };
+    FeatureNorm::new(dims, kind, DEFAULT_EPS, DEFAULT_MOMENTUM, affine, learn)
+        .map_err(|e| other(cfg, e))
 }
 
 /// The first parameter of a layer as a matrix (a basis or weight matrix).
@@ -296,13 +316,7 @@ pub fn build_model(
     let opts = chain_options(cfg)?;
     let front = build_front(cfg, &opts, &learn, first, rng)?;
     let dims = feature_dims(&opts)?;
-    let (kind, affine, norm_learn) = match learn.norm {
-        Some(n) => (n.kind, n.affine, n.learn),
-        None => (NormKind::default(), false, true),
-    };
-    // eps 1e-5 and momentum 0.1: the layer's documented defaults.
-    let norm =
-        FeatureNorm::new(dims, kind, 1e-5, 0.1, affine, norm_learn).map_err(|e| other(cfg, e))?;
+    let norm = norm_layer(cfg, dims, learn.norm)?;
     let mut spec = cfg.classifier.clone();
     spec.input_norm = false;
     let head = match cfg.input.mode {
@@ -384,7 +398,7 @@ pub fn stage_data(model: &LearnedModel, sample_rate_hz: f32) -> Vec<StageData> {
                     });
                 }
             }
-            FrontStage::Preemph(_) | FrontStage::Pcen(_) => {}
+            FrontStage::Preemph(_) | FrontStage::Pcen(_) | FrontStage::Norm(_) => {}
         }
     }
     out

@@ -377,3 +377,30 @@ fn bad_data_is_a_typed_error() {
     );
     assert!(e.unwrap_err().to_string().contains("label 5 of sample 3"));
 }
+
+#[test]
+fn a_batch_is_padded_to_its_own_longest_item() {
+    // 3 items of up to 4 frames x 2 dims; value = 100 item + 10 frame + dim.
+    let x = ndarray::Array3::from_shape_fn((3, 4, 2), |(i, t, d)| (100 * i + 10 * t + d) as f32)
+        .into_dyn();
+    let lengths = [4, 2, 1];
+    let mut buf = ArrayD::zeros(ndarray::IxDyn(&[0]));
+    gather_batch(&x.view(), &[2, 1], Some(&lengths), &mut buf);
+    assert_eq!(buf.shape(), &[2, 2, 2], "longest of items 2 and 1 is 2");
+    assert_eq!(buf[[0, 0, 1]], 201.0);
+    assert_eq!(buf[[1, 1, 0]], 110.0);
+    // With the longest item in the batch, or without lengths: every frame.
+    gather_batch(&x.view(), &[1, 0], Some(&lengths), &mut buf);
+    assert_eq!(buf.shape(), &[2, 4, 2]);
+    assert_eq!(buf[[1, 3, 1]], 31.0);
+    gather_batch(&x.view(), &[2], None, &mut buf);
+    assert_eq!(buf.shape(), &[1, 4, 2]);
+    // A non-contiguous input takes the same frames.
+    let wide =
+        ndarray::Array3::from_shape_fn((3, 4, 4), |(i, t, d)| (100 * i + 10 * t + d / 2) as f32);
+    let strided = wide.slice(ndarray::s![.., .., ..;2]).into_dyn();
+    assert!(strided.as_slice().is_none());
+    gather_batch(&strided, &[2, 1], Some(&lengths), &mut buf);
+    assert_eq!(buf.shape(), &[2, 2, 2]);
+    assert_eq!(buf[[1, 1, 0]], 110.0);
+}

@@ -159,3 +159,13 @@ pub fn digits_subset(
     assert_eq!(c.data.items.len(), speakers.len() * 10 * takes.len());
     (dir, c)
 }
+
+/// Train = takes 1 and 2, test = take 0 (same speakers, unseen takes).
+pub fn takes_split(c: &speechfront::experiment::Corpus) -> (Vec<usize>, Vec<usize>) {
+    (0..c.data.items.len()).partition(|&i| {
+        !c.data.items[i]
+            .rel_path
+            .to_string_lossy()
+            .ends_with("_0.wav")
+    })
+}

@@ -42,6 +42,8 @@ pub enum FrontStage {
     Log(LogCompress, f32, f32),
     /// PCEN.
     Pcen(Pcen),
+    /// Normalisation after compression (`[frontend.learn.compress_norm]`).
+    Norm(FeatureNorm),
     /// Linear DCT, with its initial matrix.
     Dct(LearnedDct, Array2<f32>),
 }
@@ -56,6 +58,7 @@ impl FrontStage {
             FrontStage::ParamMel(l, _) => l,
             FrontStage::Log(l, _, _) => l,
             FrontStage::Pcen(l) => l,
+            FrontStage::Norm(l) => l,
             FrontStage::Dct(l, _) => l,
         }
     }
@@ -69,6 +72,7 @@ impl FrontStage {
             FrontStage::ParamMel(l, _) => l,
             FrontStage::Log(l, _, _) => l,
             FrontStage::Pcen(l) => l,
+            FrontStage::Norm(l) => l,
             FrontStage::Dct(l, _) => l,
         }
     }
@@ -92,6 +96,56 @@ pub enum Head {
         /// Frame softmax posteriors (for backward).
         posteriors: Array2<f32>,
     },
+}
+
+impl Head {
+    /// Back-propagates the logits' gradient through the classifier: for
+    /// `context`, with `y = log_softmax(z)` averaged over `L` frames,
+    /// `dz_f = (g - softmax(z_f) sum(g)) / L`.
+    ///
+    /// # Shapes
+    /// `(batch, n_classes) -> (batch, frames, feature_dims)`
+    fn backward(&mut self, grad_logits: ArrayViewD<'_, f32>) -> ArrayD<f32> {
+        match self {
+            Head::Whole(net) => net.backward(grad_logits),
+            Head::Frames {
+                context,
+                net,
+                lengths,
+                frames,
+                posteriors,
+            } => {
+                let g = grad_logits
+                    .into_dimensionality::<Ix2>()
+                    .expect("(batch, classes)");
+                let mut dz = Array2::<f32>::zeros(posteriors.dim());
+                let mut r = 0;
+                for (b, &len) in lengths.iter().enumerate() {
+                    let gb = g.row(b);
+                    let s = gb.sum();
+                    for f in r..r + len {
+                        for k in 0..dz.ncols() {
+                            dz[[f, k]] = (gb[k] - posteriors[[f, k]] * s) / len as f32;
+                        }
+                    }
+                    r += len;
+                }
+                let drows = net
+                    .backward(dz.into_dyn().view())
+                    .into_dimensionality::<Ix2>()
+                    .expect("2-D");
+                let width = drows.ncols();
+                let mut dc = Array3::<f32>::zeros((lengths.len(), *frames, width));
+                let mut r = 0;
+                for (b, &len) in lengths.iter().enumerate() {
+                    dc.slice_mut(ndarray::s![b, ..len, ..])
+                        .assign(&drows.slice(ndarray::s![r..r + len, ..]));
+                    r += len;
+                }
+                context.backward(dc.into_dyn().view())
+            }
+        }
+    }
 }
 
 /// Learned front end + normalisation + classifier, trainable by
@@ -221,57 +275,36 @@ impl Layer for LearnedModel {
         }
     }
 
-    /// Reverse of [`Layer::forward`]; for `context`, with
-    /// `y = log_softmax(z)` averaged over `L` frames:
-    /// `dz_f = (g - softmax(z_f) sum(g)) / L`.
+    /// Reverse of [`Layer::forward`]: the classifier (for `context`, with
+    /// `y = log_softmax(z)` averaged over `L` frames,
+    /// `dz_f = (g - softmax(z_f) sum(g)) / L`), the normalisation, the
+    /// front stages.
     ///
     /// # Shapes
     /// `(batch, n_classes) -> (batch, frames, prefix_dims)`
     fn backward(&mut self, grad_logits: ArrayViewD<'_, f32>) -> ArrayD<f32> {
-        let g = match &mut self.head {
-            Head::Whole(net) => net.backward(grad_logits),
-            Head::Frames {
-                context,
-                net,
-                lengths,
-                frames,
-                posteriors,
-            } => {
-                let g = grad_logits
-                    .into_dimensionality::<Ix2>()
-                    .expect("(batch, classes)");
-                let mut dz = Array2::<f32>::zeros(posteriors.dim());
-                let mut r = 0;
-                for (b, &len) in lengths.iter().enumerate() {
-                    let gb = g.row(b);
-                    let s = gb.sum();
-                    for f in r..r + len {
-                        for k in 0..dz.ncols() {
-                            dz[[f, k]] = (gb[k] - posteriors[[f, k]] * s) / len as f32;
-                        }
-                    }
-                    r += len;
-                }
-                let drows = net
-                    .backward(dz.into_dyn().view())
-                    .into_dimensionality::<Ix2>()
-                    .expect("2-D");
-                let width = drows.ncols();
-                let mut dc = Array3::<f32>::zeros((lengths.len(), *frames, width));
-                let mut r = 0;
-                for (b, &len) in lengths.iter().enumerate() {
-                    dc.slice_mut(ndarray::s![b, ..len, ..])
-                        .assign(&drows.slice(ndarray::s![r..r + len, ..]));
-                    r += len;
-                }
-                context.backward(dc.into_dyn().view())
-            }
-        };
+        let g = self.head.backward(grad_logits);
         let mut g = self.norm.backward(g.view());
         for s in self.front.iter_mut().rev() {
             g = s.layer().backward(g.view());
         }
         g
+    }
+
+    /// As [`Layer::backward`] without the gradient of the input (the cached
+    /// prefix, which nothing learns): the first front stage accumulates only
+    /// its parameter gradients, which saves its input product (for a mel
+    /// matrix, the larger half of its backward).
+    fn backward_params_only(&mut self, grad_logits: ArrayViewD<'_, f32>) {
+        let g = self.head.backward(grad_logits);
+        let mut g = self.norm.backward(g.view());
+        let Some((first, rest)) = self.front.split_first_mut() else {
+            return;
+        };
+        for s in rest.iter_mut().rev() {
+            g = s.layer().backward(g.view());
+        }
+        first.layer().backward_params_only(g.view());
     }
 
     fn params(&self) -> Vec<&Param> {
@@ -309,7 +342,7 @@ impl TrainModel for LearnedModel {
     }
 
     fn backward_logits(&mut self, grad_logits: ArrayViewD<'_, f32>) {
-        self.backward(grad_logits);
+        self.backward_params_only(grad_logits);
     }
 
     fn parameters(&self) -> Vec<&Param> {

@@ -155,6 +155,19 @@ pub struct LearnConfig {
     /// Normalisation before the classifier (none when absent).
     #[serde(default)]
     pub norm: Option<NormConfig>,
+    /// Normalisation right after compression, before the DCT (none when
+    /// absent). Needed when the stages before the DCT start random: their
+    /// channels then all measure nearly the same broadband energy, so the
+    /// log-energies share one common mode (the frame's loudness, varying by
+    /// several nats) on top of channel differences of a tenth of a nat. The
+    /// classic DCT's rows past the first sum to zero and cancel that mode; a
+    /// random DCT's rows do not, and its outputs are the loudness times a
+    /// constant vector: after the classifier's normalisation every frame looks
+    /// alike and training stays at chance. Kind `frame` removes the common
+    /// mode and brings the channel differences to unit scale. It changes the
+    /// chain's output, so classic-init configurations leave it out.
+    #[serde(default)]
+    pub compress_norm: Option<NormConfig>,
 }
 
 impl LearnConfig {
@@ -234,7 +247,21 @@ mod tests {
             })
         );
         assert_eq!(cfg.spectrum, None);
+        assert_eq!(cfg.compress_norm, None);
         assert_eq!(cfg.first_learned(), Some(Stage::Mel));
+    }
+
+    #[test]
+    fn compress_norm_is_its_own_table() {
+        let cfg = parse("[frontend.learn.compress_norm]\nkind = \"frame\"\n").expect("valid");
+        assert_eq!(
+            cfg.compress_norm.map(|n| (n.kind, n.affine)),
+            Some((NormKind::Frame, false))
+        );
+        assert_eq!(cfg.norm, None);
+        let e =
+            parse("[frontend.learn.compress_norm]\nkind = \"channel\"\n").expect_err("bad kind");
+        assert!(e.to_string().contains("channel"), "{e}");
     }
 
     #[test]

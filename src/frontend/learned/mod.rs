@@ -39,6 +39,17 @@
 //!   on 3, the rest being dead classifier ReLUs after an Adam overshoot; with
 //!   LeakyReLU in the classifier none collapses. So: normalise in the network
 //!   and prefer a leaky activation in the first hidden layer.
+//! - **Normalise after compression when the DCT starts random.** With the
+//!   filterbank and mel matrix random too, every channel measures nearly the
+//!   same broadband energy: the log-energies share the frame's loudness
+//!   (moving by several nats) and differ by a tenth of a nat. Classic DCT
+//!   rows past C0 sum to zero and cancel that common mode; random rows do
+//!   not, so every coefficient is the loudness times a fixed weight and,
+//!   once standardised per frame, every frame is the same vector (0.99997 of
+//!   the features' energy in one direction): training stays at chance on
+//!   every seed. A per-frame [`norm::FeatureNorm`] right after the
+//!   compression (`[frontend.learn.compress_norm]`) removes the common mode
+//!   before the DCT (`tests/learned_random_init.rs`).
 //!
 //! # The stages
 //! | file | layer | classic counterpart | parameters |
