@@ -105,6 +105,7 @@ pub mod post;
 pub mod presets;
 pub mod spectrum;
 pub mod stage_options;
+pub mod stream;
 mod validate;
 pub mod window;
 
@@ -115,3 +116,4 @@ pub use options::{
     SpectrumKind, SpectrumOptions, Triangles, WindowKind, WindowOptions,
 };
 pub use pipeline::Frontend;
+pub use stream::FrameStream;
