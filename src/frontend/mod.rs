@@ -96,6 +96,8 @@ pub mod dct;
 mod error;
 pub mod framing;
 mod kernels;
+#[cfg(target_arch = "x86_64")]
+mod kernels_avx;
 pub mod layers;
 pub mod learned;
 pub mod mel;

@@ -38,7 +38,6 @@ pub struct Frontend {
 /// Per-utterance buffers, reused by every frame.
 pub(super) struct Scratch {
     stage: Vec<f32>,
-    frame: Vec<f32>,
     power: Vec<f32>,
     mel: Vec<f32>,
     fft: SpectrumScratch,
@@ -271,7 +270,6 @@ impl Frontend {
     pub(super) fn scratch(&self) -> Scratch {
         Scratch {
             stage: vec![0.0; self.opts.frame_length()],
-            frame: vec![0.0; self.spectrum.fft_size()],
             power: vec![0.0; self.spectrum.num_bins()],
             mel: vec![0.0; self.mel.as_ref().map_or(0, MelBanks::num_bins)],
             fft: self.spectrum.scratch(),
@@ -283,16 +281,16 @@ impl Frontend {
     /// for a spectrogram). Returns the frame's log energy (0 when unused).
     #[inline(always)]
     fn compressed_frame(&self, x: Signal<'_>, t: usize, rng: &mut Rng, s: &mut Scratch) -> f32 {
-        let mut e = self.framer.frame_of(x, t, &mut s.frame, &mut s.stage, rng);
+        let frame = self.spectrum.input(&mut s.fft);
+        let mut e = self.framer.frame_of(x, t, frame, &mut s.stage, rng);
         let energy = &self.opts.energy;
         if energy.use_energy && !energy.raw_energy {
-            e = log_energy(&s.frame);
+            e = log_energy(frame);
         }
         if let Some(floor) = self.log_energy_floor {
             e = e.max(floor);
         }
-        self.spectrum
-            .compute(&mut s.frame, &mut s.power, &mut s.fft);
+        self.spectrum.compute_input(&mut s.power, &mut s.fft);
         match &self.mel {
             Some(mel) => {
                 mel.apply(&s.power, &mut s.mel);
