@@ -208,14 +208,28 @@ pub(crate) fn decode(
 }
 
 /// Fill `buf` from the data chunk; a short read means the file shrank
-/// between the size check and the read.
+/// between the size check and the read. What the reader has buffered is
+/// taken first; the rest is read from the file straight into `buf` (through
+/// `BufReader::read_exact` every byte of a long file would be copied twice,
+/// because the header read leaves the buffer out of step with the blocks).
 fn read_block(
-    reader: &mut impl BufRead,
+    reader: &mut BufReader<File>,
     buf: &mut [u8],
     declared: u64,
     available: u64,
 ) -> Result<(), AudioErrorKind> {
-    reader.read_exact(buf).map_err(|e| match e.kind() {
+    let buffered = reader.buffer().len().min(buf.len());
+    buf[..buffered].copy_from_slice(&reader.buffer()[..buffered]);
+    reader.consume(buffered);
+    let rest = &mut buf[buffered..];
+    let result = if rest.is_empty() {
+        Ok(())
+    } else {
+        // The buffer is empty now (all of it was consumed), so reading
+        // past it keeps the stream in order.
+        reader.get_mut().read_exact(rest)
+    };
+    result.map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => AudioErrorKind::TruncatedData {
             declared,
             available,

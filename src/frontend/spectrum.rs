@@ -53,6 +53,9 @@ pub struct SpectrumScratch {
     /// `spec` seen as floats).
     input: Vec<f32>,
     spec: Vec<Complex<f32>>,
+    /// Output of the complex FFT of even sizes (out of place: in place,
+    /// rustfft transforms into its scratch and copies back).
+    out: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
 }
 
@@ -92,11 +95,13 @@ impl Spectrum {
             Plan::Packed { fft, .. } => SpectrumScratch {
                 input: Vec::new(),
                 spec: vec![Complex::default(); self.n / 2],
-                scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
+                out: vec![Complex::default(); self.n / 2],
+                scratch: vec![Complex::default(); fft.get_outofplace_scratch_len()],
             },
             Plan::Real(fft) => SpectrumScratch {
                 input: fft.make_input_vec(),
                 spec: fft.make_output_vec(),
+                out: Vec::new(),
                 scratch: fft.make_scratch_vec(),
             },
         }
@@ -133,8 +138,8 @@ impl Spectrum {
     pub fn compute_input(&self, out: &mut [f32], s: &mut SpectrumScratch) {
         match &self.plan {
             Plan::Packed { fft, cos, sin } => {
-                fft.process_with_scratch(&mut s.spec, &mut s.scratch);
-                split_power(&s.spec, cos, sin, out);
+                fft.process_outofplace_with_scratch(&mut s.spec, &mut s.out, &mut s.scratch);
+                split_power(&s.out, cos, sin, out);
             }
             Plan::Real(fft) => {
                 fft.process_with_scratch(&mut s.input, &mut s.spec, &mut s.scratch)
