@@ -86,6 +86,10 @@ pub(crate) struct WavStream {
     declared: u64,
     available: u64,
     frames_done: u64,
+    /// Size of a block: whole frames, at most [`BLOCK_BYTES`].
+    block_bytes: usize,
+    /// The block being converted (allocated on first use: a small file's
+    /// data is already in the reader's buffer).
     bytes: Vec<u8>,
     /// Interleaved samples of one block (multi-channel files only).
     scratch: Vec<f32>,
@@ -150,7 +154,8 @@ pub(crate) fn open(
         declared,
         available,
         frames_done: 0,
-        bytes: vec![0u8; block_frames * block_align],
+        block_bytes: block_frames * block_align,
+        bytes: Vec::new(),
         scratch: Vec::new(),
     })
 }
@@ -163,12 +168,26 @@ impl WavStream {
     /// The file is shorter than its header says (it shrank after the size
     /// check), an I/O error, or a NaN/Inf sample in a float file.
     pub(crate) fn read_block(&mut self, out: &mut Vec<f32>) -> Result<usize, AudioErrorKind> {
-        let n = self.remaining.min(self.bytes.len());
+        let n = self.remaining.min(self.block_bytes);
         if n == 0 {
             return Ok(0);
         }
-        let bytes = &mut self.bytes[..n];
-        read_block(&mut self.reader, bytes, self.declared, self.available)?;
+        let in_buffer = self.reader.buffer().len() >= n;
+        if !in_buffer && self.bytes.len() < n {
+            self.bytes.resize(self.block_bytes, 0);
+        }
+        let bytes = if in_buffer {
+            // Converted where the reader holds them: no copy.
+            &self.reader.buffer()[..n]
+        } else {
+            read_block(
+                &mut self.reader,
+                &mut self.bytes[..n],
+                self.declared,
+                self.available,
+            )?;
+            &self.bytes[..n]
+        };
         let start = out.len();
         if self.channels == 1 {
             // Mono: convert straight into the output, no intermediate copy.
@@ -183,6 +202,9 @@ impl WavStream {
                 check_finite(&self.scratch, self.channels, self.frames_done)?;
             }
             downmix(&self.scratch, self.channels, self.select, out);
+        }
+        if in_buffer {
+            self.reader.consume(n);
         }
         let frames = out.len() - start;
         self.frames_done += frames as u64;
