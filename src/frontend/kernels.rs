@@ -16,12 +16,7 @@ fn dot_portable(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; LANES];
     let (ca, cb) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+    let tail = sequential_dot(ca.remainder(), cb.remainder());
     for (x, y) in ca.zip(cb) {
         for j in 0..LANES {
             acc[j] += x[j] * y[j];
@@ -129,6 +124,13 @@ fn sum_sq_centred_portable(a: &[f32], m: f32) -> f32 {
         }
     }
     reduce(acc) + tail
+}
+
+/// `sum_i a_i b_i` added in order: the tails of the chunked kernels
+/// (shared so the AVX and portable kernels round the same way).
+#[inline(always)]
+pub(super) fn sequential_dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
 }
 
 #[inline(always)]

@@ -18,7 +18,7 @@ use std::arch::x86_64::{
     _mm256_storeu_ps, _mm256_sub_ps,
 };
 
-use super::kernels::reduce;
+use super::kernels::{reduce, sequential_dot};
 
 /// The last step shared by all: 8 lanes through the portable tree.
 #[inline]
@@ -44,12 +44,7 @@ fn reduce32(a: [__m256; 4]) -> f32 {
 #[target_feature(enable = "avx")]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
+    let tail = sequential_dot(ca.remainder(), cb.remainder());
     let mut acc = _mm256_setzero_ps();
     for (x, y) in ca.zip(cb) {
         // SAFETY: each chunk holds 8 floats.

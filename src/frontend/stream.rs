@@ -15,7 +15,7 @@
 //! block sizes give the same numbers), then drops the samples no later
 //! frame reads. Frames at the edges (Kaldi's mirrored first and last
 //! frames, librosa's reflect padding) read samples away from their own
-//! span; [`Framer::source_range`] says exactly which, and the samples the
+//! span; [`super::framing::Framer::source_range`] says exactly which, and the samples the
 //! last frames read are kept from the start of the stream's tail.
 
 use ndarray::Array2;
