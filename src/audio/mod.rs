@@ -93,10 +93,98 @@ pub(crate) struct Decoded {
 /// unrecognised or unsupported format, truncated, zero channels or rate, no
 /// samples, NaN/Inf samples, a missing channel, a zero target rate.
 pub fn load(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioError> {
-    load_inner(path, opts).map_err(|kind| AudioError::new(path, kind))
+    open(path, opts)?.into_audio()
 }
 
-fn load_inner(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErrorKind> {
+/// Open `path` for reading in blocks: a WAV file read at its own rate is
+/// only checked here (header, sizes) and decoded block by block by
+/// [`AudioStream::read_block`], so a caller that consumes blocks never
+/// holds the whole signal; anything else (compressed formats, resampling)
+/// is decoded whole here and handed over from memory.
+///
+/// # Errors
+/// As [`load`]; errors in the sample data of a WAV file (NaN/Inf, a file
+/// that shrank) come from [`AudioStream::read_block`] instead.
+pub fn open(path: &Path, opts: &DecodeOptions) -> Result<AudioStream, AudioError> {
+    open_inner(path, opts).map_err(|kind| AudioError::new(path, kind))
+}
+
+/// A file being read (see [`open`]).
+pub struct AudioStream {
+    path: std::path::PathBuf,
+    /// Rate of the samples handed over.
+    pub sample_rate_hz: u32,
+    /// Rate stored in the file.
+    pub source_rate_hz: u32,
+    /// Channel count stored in the file.
+    pub source_channels: usize,
+    /// Mono samples in the whole signal.
+    pub len: usize,
+    inner: StreamInner,
+}
+
+enum StreamInner {
+    Wav(wav::WavStream),
+    Decoded(Vec<f32>),
+}
+
+impl AudioStream {
+    /// The whole signal, when it was decoded at [`open`] (no block reading
+    /// needed).
+    pub fn decoded(&self) -> Option<&[f32]> {
+        match &self.inner {
+            StreamInner::Decoded(x) => Some(x),
+            StreamInner::Wav(_) => None,
+        }
+    }
+
+    /// Duration in seconds.
+    pub fn seconds(&self) -> f64 {
+        self.len as f64 / f64::from(self.sample_rate_hz)
+    }
+
+    /// Append the next block of mono samples to `out`; returns how many,
+    /// 0 once all [`AudioStream::len`] samples have been handed over.
+    ///
+    /// # Errors
+    /// An [`AudioError`] naming the file: NaN/Inf samples, a file shorter
+    /// than its header says, an I/O error.
+    pub fn read_block(&mut self, out: &mut Vec<f32>) -> Result<usize, AudioError> {
+        match &mut self.inner {
+            StreamInner::Wav(w) => w
+                .read_block(out)
+                .map_err(|kind| AudioError::new(&self.path, kind)),
+            StreamInner::Decoded(x) => {
+                let n = x.len();
+                out.append(x);
+                Ok(n)
+            }
+        }
+    }
+
+    /// Read everything left into one [`Audio`].
+    ///
+    /// # Errors
+    /// As [`AudioStream::read_block`].
+    pub fn into_audio(mut self) -> Result<Audio, AudioError> {
+        let samples = match &mut self.inner {
+            StreamInner::Decoded(x) => std::mem::take(x),
+            StreamInner::Wav(_) => {
+                let mut samples = Vec::with_capacity(self.len);
+                while self.read_block(&mut samples)? > 0 {}
+                samples
+            }
+        };
+        Ok(Audio {
+            samples,
+            sample_rate_hz: self.sample_rate_hz,
+            source_rate_hz: self.source_rate_hz,
+            source_channels: self.source_channels,
+        })
+    }
+}
+
+fn open_inner(path: &Path, opts: &DecodeOptions) -> Result<AudioStream, AudioErrorKind> {
     if opts.sample_rate_hz == Some(0) {
         return Err(AudioErrorKind::ZeroSampleRate);
     }
@@ -113,6 +201,18 @@ fn load_inner(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErrorKind
     // A `.wav` goes straight to the WAV reader (no extra system calls on
     // the common path); other names are sniffed for a RIFF header.
     let is_wav = extension == "wav" || extension == "wave" || starts_with_riff(&mut file)?;
+    let path = path.to_path_buf();
+    if is_wav && opts.sample_rate_hz.is_none() {
+        let w = wav::open(file, file_len, opts.channel)?;
+        return Ok(AudioStream {
+            path,
+            sample_rate_hz: w.sample_rate_hz,
+            source_rate_hz: w.sample_rate_hz,
+            source_channels: w.channels,
+            len: w.frames,
+            inner: StreamInner::Wav(w),
+        });
+    }
     let decoded = if is_wav {
         wav::decode(file, file_len, opts.channel)?
     } else {
@@ -123,11 +223,13 @@ fn load_inner(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioErrorKind
         Some(to) => (resample::resample(decoded.samples, source_rate_hz, to)?, to),
         None => (decoded.samples, source_rate_hz),
     };
-    Ok(Audio {
-        samples,
+    Ok(AudioStream {
+        path,
         sample_rate_hz,
         source_rate_hz,
         source_channels: decoded.channels,
+        len: samples.len(),
+        inner: StreamInner::Decoded(samples),
     })
 }
 

@@ -71,12 +71,36 @@ impl<R: Read> Read for HeaderTap<R> {
     }
 }
 
-/// Decode a whole WAV file to mono f32 at its own rate.
-pub(crate) fn decode(
+/// An open WAV file whose header has been checked: its data chunk is
+/// read and converted one block at a time by [`WavStream::read_block`].
+pub(crate) struct WavStream {
+    reader: BufReader<File>,
+    encoding: Encoding,
+    pub(crate) channels: usize,
+    select: ChannelSelect,
+    pub(crate) sample_rate_hz: u32,
+    /// Mono samples in the file.
+    pub(crate) frames: usize,
+    /// Data bytes of whole frames not read yet.
+    remaining: usize,
+    declared: u64,
+    available: u64,
+    frames_done: u64,
+    /// Size of a block: whole frames, at most [`BLOCK_BYTES`].
+    block_bytes: usize,
+    /// The block being converted (allocated on first use: a small file's
+    /// data is already in the reader's buffer).
+    bytes: Vec<u8>,
+    /// Interleaved samples of one block (multi-channel files only).
+    scratch: Vec<f32>,
+}
+
+/// Check a WAV file's header and position it at the sample data.
+pub(crate) fn open(
     file: File,
     file_len: u64,
     select: ChannelSelect,
-) -> Result<Decoded, AudioErrorKind> {
+) -> Result<WavStream, AudioErrorKind> {
     // Small files are read whole in one system call; the buffer never
     // exceeds a block (large allocations would go through mmap per file).
     let capacity = usize::try_from(file_len).map_or(BLOCK_BYTES, |n| n.min(BLOCK_BYTES));
@@ -117,54 +141,117 @@ pub(crate) fn decode(
     // hound checked that the data length is a whole number of samples.
     let encoding = encoding_of(spec, (declared / n_samples) as usize)?;
     let block_align = encoding.bytes() * channels;
-    let total_frames = (declared / block_align as u64) as usize;
-    let mut samples = Vec::with_capacity(total_frames);
-    let block_frames = (BLOCK_BYTES / block_align).min(total_frames).max(1);
-    let mut bytes = vec![0u8; block_frames * block_align];
-    let mut scratch = Vec::with_capacity(if channels == 1 {
-        0
-    } else {
-        block_frames * channels
-    });
-    let mut frames_done = 0u64;
-    let mut remaining = declared as usize;
-    while remaining > 0 {
-        let n = remaining.min(bytes.len());
-        read_block(&mut reader, &mut bytes[..n], declared, available)?;
-        if channels == 1 {
+    let frames = (declared / block_align as u64) as usize;
+    let block_frames = (BLOCK_BYTES / block_align).min(frames).max(1);
+    Ok(WavStream {
+        reader,
+        encoding,
+        channels,
+        select,
+        sample_rate_hz: spec.sample_rate,
+        frames,
+        remaining: frames * block_align,
+        declared,
+        available,
+        frames_done: 0,
+        block_bytes: block_frames * block_align,
+        bytes: Vec::new(),
+        scratch: Vec::new(),
+    })
+}
+
+impl WavStream {
+    /// Append the next block of mono samples (at most [`BLOCK_BYTES`] of
+    /// file data) to `out`; returns how many, 0 at the end of the data.
+    ///
+    /// # Errors
+    /// The file is shorter than its header says (it shrank after the size
+    /// check), an I/O error, or a NaN/Inf sample in a float file.
+    pub(crate) fn read_block(&mut self, out: &mut Vec<f32>) -> Result<usize, AudioErrorKind> {
+        let n = self.remaining.min(self.block_bytes);
+        if n == 0 {
+            return Ok(0);
+        }
+        let in_buffer = self.reader.buffer().len() >= n;
+        if !in_buffer && self.bytes.len() < n {
+            self.bytes.resize(self.block_bytes, 0);
+        }
+        let bytes = if in_buffer {
+            // Converted where the reader holds them: no copy.
+            &self.reader.buffer()[..n]
+        } else {
+            read_block(
+                &mut self.reader,
+                &mut self.bytes[..n],
+                self.declared,
+                self.available,
+            )?;
+            &self.bytes[..n]
+        };
+        let start = out.len();
+        if self.channels == 1 {
             // Mono: convert straight into the output, no intermediate copy.
-            let start = samples.len();
-            convert(encoding, &bytes[..n], &mut samples);
-            if encoding == Encoding::F32 {
-                check_finite(&samples[start..], 1, frames_done)?;
+            convert(self.encoding, bytes, out);
+            if self.encoding == Encoding::F32 {
+                check_finite(&out[start..], 1, self.frames_done)?;
             }
         } else {
-            scratch.clear();
-            convert(encoding, &bytes[..n], &mut scratch);
-            if encoding == Encoding::F32 {
-                check_finite(&scratch, channels, frames_done)?;
+            self.scratch.clear();
+            convert(self.encoding, bytes, &mut self.scratch);
+            if self.encoding == Encoding::F32 {
+                check_finite(&self.scratch, self.channels, self.frames_done)?;
             }
-            downmix(&scratch, channels, select, &mut samples);
+            downmix(&self.scratch, self.channels, self.select, out);
         }
-        frames_done += (n / block_align) as u64;
-        remaining -= n;
+        if in_buffer {
+            self.reader.consume(n);
+        }
+        let frames = out.len() - start;
+        self.frames_done += frames as u64;
+        self.remaining -= n;
+        Ok(frames)
     }
+}
+
+/// Decode a whole WAV file to mono f32 at its own rate.
+pub(crate) fn decode(
+    file: File,
+    file_len: u64,
+    select: ChannelSelect,
+) -> Result<Decoded, AudioErrorKind> {
+    let mut stream = open(file, file_len, select)?;
+    let mut samples = Vec::with_capacity(stream.frames);
+    while stream.read_block(&mut samples)? > 0 {}
     Ok(Decoded {
         samples,
-        sample_rate_hz: spec.sample_rate,
-        channels,
+        sample_rate_hz: stream.sample_rate_hz,
+        channels: stream.channels,
     })
 }
 
 /// Fill `buf` from the data chunk; a short read means the file shrank
-/// between the size check and the read.
+/// between the size check and the read. What the reader has buffered is
+/// taken first; the rest is read from the file straight into `buf` (through
+/// `BufReader::read_exact` every byte of a long file would be copied twice,
+/// because the header read leaves the buffer out of step with the blocks).
 fn read_block(
-    reader: &mut impl BufRead,
+    reader: &mut BufReader<File>,
     buf: &mut [u8],
     declared: u64,
     available: u64,
 ) -> Result<(), AudioErrorKind> {
-    reader.read_exact(buf).map_err(|e| match e.kind() {
+    let buffered = reader.buffer().len().min(buf.len());
+    buf[..buffered].copy_from_slice(&reader.buffer()[..buffered]);
+    reader.consume(buffered);
+    let rest = &mut buf[buffered..];
+    let result = if rest.is_empty() {
+        Ok(())
+    } else {
+        // The buffer is empty now (all of it was consumed), so reading
+        // past it keeps the stream in order.
+        reader.get_mut().read_exact(rest)
+    };
+    result.map_err(|e| match e.kind() {
         io::ErrorKind::UnexpectedEof => AudioErrorKind::TruncatedData {
             declared,
             available,

@@ -298,3 +298,46 @@ fn riff_content_with_another_extension_is_read_as_wav() {
     let audio = load(&path, &DecodeOptions::default()).unwrap();
     assert_eq!(audio.samples, vec![0.0, 0.5]);
 }
+
+#[test]
+fn blocks_from_open_concatenate_to_the_whole_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    // Several blocks of file data (64 KiB each), stereo and mono.
+    for (channels, frames) in [(1u16, 70_001usize), (2, 40_003)] {
+        let path = dir.path().join(format!("long{channels}.wav"));
+        write_hound(&path, channels, 16, false, frames);
+        let whole = load(&path, &DecodeOptions::default()).unwrap();
+        let mut s = crate::audio::open(&path, &DecodeOptions::default()).unwrap();
+        assert!(s.decoded().is_none(), "a WAV at its own rate is streamed");
+        assert_eq!((s.len, s.sample_rate_hz), (frames, 16_000));
+        let (mut got, mut blocks) = (Vec::new(), 0);
+        while s.read_block(&mut got).unwrap() > 0 {
+            blocks += 1;
+        }
+        assert!(blocks > 1, "{channels} channel(s): one block only");
+        assert_eq!(got, whole.samples);
+    }
+}
+
+#[test]
+fn non_finite_sample_in_a_later_block_names_its_frame() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut x = vec![0.25f32; 50_000];
+    x[40_000] = f32::NAN; // in the third 64 KiB block
+    let path = dir.path().join("late_nan.wav");
+    std::fs::write(&path, wavgen::float32(16_000, &x)).unwrap();
+    let mut s = crate::audio::open(&path, &DecodeOptions::default()).unwrap();
+    let mut out = Vec::new();
+    let err = loop {
+        match s.read_block(&mut out) {
+            Ok(0) => panic!("NaN not reported"),
+            Ok(_) => {}
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(err.path, path);
+    assert!(
+        matches!(err.kind, AudioErrorKind::NonFinite { frame: 40_000, .. }),
+        "{err}"
+    );
+}

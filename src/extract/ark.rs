@@ -11,7 +11,7 @@
 use ndarray::ArrayView2;
 use std::io::{self, Write};
 
-use super::npy::write_f32_le;
+use super::npy::{write_f32_le, write_f32_slice_le};
 
 /// Make a Kaldi-legal key: whitespace replaced by `_`.
 pub fn sanitise_key(key: &str) -> String {
@@ -50,7 +50,7 @@ pub fn write_entry(
     w.write_all(b"\x04")?;
     w.write_all(&cols32.to_le_bytes())?;
     match features.as_slice() {
-        Some(flat) => write_f32_le(w, flat.iter().copied())?,
+        Some(flat) => write_f32_slice_le(w, flat)?,
         None => write_f32_le(w, features.iter().copied())?,
     }
     Ok(marker)

@@ -148,14 +148,35 @@ impl FrontendCache<'_> {
 /// Features and seconds of audio of one file, or the reason it failed.
 type Computed = Result<(Array2<f32>, f64), String>;
 
-/// Features of one file, or the reason it failed.
+/// Features of one file, or the reason it failed. A WAV file at its own
+/// rate is decoded block by block into the front end's stream, so only a
+/// window of its samples is ever held (see [`crate::frontend::stream`]).
 fn compute(job: &Job, cfg: &ExtractConfig, cache: &FrontendCache<'_>) -> Computed {
-    let audio = audio::load(&job.input, &cfg.decode).map_err(|e| e.kind.to_string())?;
-    let fe = cache.get(audio.sample_rate_hz);
-    let fe = fe.as_ref().as_ref().map_err(Clone::clone)?;
+    let reason = |e: audio::AudioError| e.kind.to_string();
+    let mut input = audio::open(&job.input, &cfg.decode).map_err(reason)?;
+    let seconds = input.seconds();
+    let fe = cache.get(input.sample_rate_hz);
+    let fe = match fe.as_ref() {
+        Ok(fe) => fe,
+        Err(e) => {
+            // A broken file reports its own fault first, as when it was
+            // decoded whole before the front end was looked up.
+            input.into_audio().map_err(reason)?;
+            return Err(e.clone());
+        }
+    };
     let mut rng = rng_from_seed(file_seed(cfg.seed, &job.key));
-    let features = fe.compute(&audio.samples, &mut rng);
-    Ok((features, audio.seconds()))
+    let features = match input.decoded() {
+        Some(samples) => fe.compute(samples, &mut rng),
+        None => {
+            let mut stream = fe.stream(input.len);
+            while stream.wants_samples() && input.read_block(stream.buffer()).map_err(reason)? > 0 {
+                stream.process(&mut rng);
+            }
+            stream.finish(&mut rng).map_err(|e| e.to_string())?
+        }
+    };
+    Ok((features, seconds))
 }
 
 /// This process's id, asked of the kernel once (it names temporary files).

@@ -59,16 +59,18 @@ pub fn collect(inputs: &[PathBuf]) -> (Vec<Job>, Vec<BadInput>) {
     (jobs, bad)
 }
 
+/// Audio files under `root` in the order of a walk that visits each
+/// folder's entries sorted by name. The walk itself is unsorted and the
+/// paths are sorted once at the end: `Path`'s order compares component by
+/// component, which is that same order, and costs far less than walkdir's
+/// `sort_by_file_name` (which splits both paths into components on every
+/// comparison; a fifth of the run's own instructions on FSDD's 2,500 files).
 fn walk_folder(root: &Path, jobs: &mut Vec<Job>, bad: &mut Vec<BadInput>) {
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(true)
-        .sort_by_file_name();
-    for entry in walker {
+    let mut files = Vec::new();
+    for entry in walkdir::WalkDir::new(root).follow_links(true) {
         match entry {
             Ok(e) if e.file_type().is_file() && has_audio_extension(e.path()) => {
-                let rel = e.path().strip_prefix(root).unwrap_or(e.path());
-                let rel_no_ext = rel.with_extension("");
-                jobs.push(job(e.path().to_path_buf(), &rel_no_ext));
+                files.push(e.into_path());
             }
             Ok(_) => {}
             Err(err) => bad.push(BadInput {
@@ -76,6 +78,12 @@ fn walk_folder(root: &Path, jobs: &mut Vec<Job>, bad: &mut Vec<BadInput>) {
                 reason: format!("cannot walk folder: {err}"),
             }),
         }
+    }
+    files.sort_unstable();
+    for path in files {
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        let rel_no_ext = rel.with_extension("");
+        jobs.push(job(path.clone(), &rel_no_ext));
     }
 }
 
@@ -149,6 +157,39 @@ mod tests {
         assert_eq!(jobs[4].rel_out, PathBuf::from("lone.npy"));
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].input, missing);
+    }
+
+    #[test]
+    fn order_is_walkdirs_sorted_walk() {
+        // Names where byte order of whole paths and per-folder name order
+        // disagree ('.' < '/' < 'b'): the oracle is walkdir's own sorted walk.
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        for d in ["a/b", "a.b", "a-b"] {
+            std::fs::create_dir_all(root.join(d)).unwrap();
+        }
+        for f in [
+            "a.wav",
+            "a/x.wav",
+            "a/b/z.wav",
+            "a/b.wav",
+            "a.b/y.wav",
+            "a-b/w.wav",
+            "A.wav",
+            "ab.wav",
+            "a0.wav",
+        ] {
+            std::fs::write(root.join(f), b"").unwrap();
+        }
+        let want: Vec<PathBuf> = walkdir::WalkDir::new(root)
+            .sort_by_file_name()
+            .into_iter()
+            .map(|e| e.unwrap().into_path())
+            .filter(|p| p.is_file())
+            .collect();
+        let (jobs, _) = collect(&[root.to_path_buf()]);
+        let got: Vec<PathBuf> = jobs.into_iter().map(|j| j.input).collect();
+        assert_eq!(got, want);
     }
 
     #[test]

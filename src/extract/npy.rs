@@ -48,12 +48,28 @@ pub fn write_f32_le(w: &mut impl Write, values: impl IntoIterator<Item = f32>) -
     w.write_all(&buf)
 }
 
+/// [`write_f32_le`] for a slice: each chunk converted by one loop over
+/// fixed 4-byte slots (on a little-endian machine a plain copy, which the
+/// compiler vectorises; the per-value `extend` of the iterator version
+/// cost about 14 instructions per value).
+pub fn write_f32_slice_le(w: &mut impl Write, values: &[f32]) -> io::Result<()> {
+    let mut buf = vec![0u8; 4 * values.len().min(CHUNK_VALUES)];
+    for chunk in values.chunks(CHUNK_VALUES) {
+        let bytes = &mut buf[..4 * chunk.len()];
+        for (b, v) in bytes.chunks_exact_mut(4).zip(chunk) {
+            b.copy_from_slice(&v.to_le_bytes());
+        }
+        w.write_all(bytes)?;
+    }
+    Ok(())
+}
+
 /// Write a float32 `.npy` of `features` (any memory layout; written C order).
 pub fn write(w: &mut impl Write, features: ArrayView2<'_, f32>) -> io::Result<()> {
     let (rows, cols) = features.dim();
     w.write_all(&header_f32(rows, cols))?;
     match features.as_slice() {
-        Some(flat) => write_f32_le(w, flat.iter().copied()),
+        Some(flat) => write_f32_slice_le(w, flat),
         None => write_f32_le(w, features.iter().copied()),
     }
 }
@@ -121,6 +137,10 @@ mod tests {
         write_f32_le(&mut out, (0..n).map(|i| i as f32)).unwrap();
         assert_eq!(out.len(), n * 4);
         assert_eq!(&out[(n - 1) * 4..], &((n - 1) as f32).to_le_bytes());
+        let values: Vec<f32> = (0..n).map(|i| i as f32).collect();
+        let mut from_slice = Vec::new();
+        write_f32_slice_le(&mut from_slice, &values).unwrap();
+        assert_eq!(from_slice, out);
     }
 
     #[test]

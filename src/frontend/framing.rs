@@ -12,6 +12,45 @@ use super::options::{Edges, FrontendOptions, Padding};
 use super::window::make_window;
 use crate::nn::Rng;
 
+/// A stretch of a signal of `len` samples: `data[k]` is sample
+/// `offset + k`. The whole signal is `offset = 0`, `data.len() = len`; the
+/// streaming driver passes the window of samples it currently holds.
+#[derive(Clone, Copy, Debug)]
+pub struct Signal<'a> {
+    data: &'a [f32],
+    offset: usize,
+    len: usize,
+}
+
+impl<'a> Signal<'a> {
+    /// The whole signal.
+    pub fn whole(x: &'a [f32]) -> Self {
+        Signal {
+            data: x,
+            offset: 0,
+            len: x.len(),
+        }
+    }
+
+    /// Samples `offset..offset + data.len()` of a signal of `len` samples.
+    pub fn window(data: &'a [f32], offset: usize, len: usize) -> Self {
+        debug_assert!(offset + data.len() <= len);
+        Signal { data, offset, len }
+    }
+
+    /// Sample `i` (must be in the window).
+    #[inline(always)]
+    fn get(&self, i: usize) -> f32 {
+        self.data[i - self.offset]
+    }
+
+    /// Samples `start..start + n` (must be in the window).
+    #[inline(always)]
+    fn slice(&self, start: usize, n: usize) -> &'a [f32] {
+        &self.data[start - self.offset..start - self.offset + n]
+    }
+}
+
 /// Frame placement and time-domain processing, precomputed from options.
 #[derive(Debug, Clone)]
 pub struct Framer {
@@ -87,22 +126,25 @@ impl Framer {
         }
     }
 
-    /// Value of signal index `i` under this framer's edge rule.
-    fn sample_at(&self, x: &[f32], i: i64) -> f32 {
-        let n = x.len() as i64;
+    /// Where signal index `i` (may be outside `0..n`) reads from under this
+    /// framer's edge rule, for a signal of `n >= 1` samples; `None` for a
+    /// zero-padded position.
+    #[inline(always)]
+    fn index_at(&self, n: usize, i: i64) -> Option<usize> {
+        let n = n as i64;
         if (0..n).contains(&i) {
-            return x[i as usize];
+            return Some(i as usize);
         }
         match (self.edges, self.padding) {
-            (Edges::Centre, Padding::Zero) => 0.0,
+            (Edges::Centre, Padding::Zero) => None,
             (Edges::Centre, Padding::Reflect) => {
                 if n == 1 {
-                    return x[0];
+                    return Some(0);
                 }
                 // numpy "reflect": period 2(n-1), edge not repeated.
                 let p = 2 * (n - 1);
                 let m = i.rem_euclid(p);
-                x[(if m < n { m } else { p - m }) as usize]
+                Some((if m < n { m } else { p - m }) as usize)
             }
             // Kaldi: mirror with the edge sample repeated.
             _ => {
@@ -110,9 +152,31 @@ impl Framer {
                 while s < 0 || s >= n {
                     s = if s < 0 { -s - 1 } else { 2 * n - 1 - s };
                 }
-                x[s as usize]
+                Some(s as usize)
             }
         }
+    }
+
+    /// True when frame `t` lies inside a signal of `n` samples (no edge
+    /// rule needed).
+    #[inline(always)]
+    pub fn is_interior(&self, t: usize, n: usize) -> bool {
+        let start = self.first_sample(t);
+        start >= 0 && start as usize + self.length <= n
+    }
+
+    /// The samples frame `t` of an `n`-sample signal reads, as a half-open
+    /// range `lo..hi` of signal indices (empty, `lo >= hi`, when it reads
+    /// only zero padding). Interior frames read `start..start + length`;
+    /// edge frames are scanned through the edge rule.
+    pub fn source_range(&self, t: usize, n: usize) -> (usize, usize) {
+        let start = self.first_sample(t);
+        if self.is_interior(t, n) {
+            return (start as usize, start as usize + self.length);
+        }
+        (0..self.length as i64)
+            .filter_map(|k| self.index_at(n, start + k))
+            .fold((usize::MAX, 0), |(lo, hi), i| (lo.min(i), hi.max(i + 1)))
     }
 
     /// Fills `stage[..frame length]` with frame `t` of `x` after scaling and
@@ -121,19 +185,21 @@ impl Framer {
     /// (else 0). The mean is not subtracted here: [`Framer::frame`] folds it
     /// into the pre-emphasis pass, saving a read-write pass.
     #[inline(always)]
-    fn prepare(&self, x: &[f32], t: usize, stage: &mut [f32], rng: &mut Rng) -> (f32, f32) {
+    fn prepare(&self, x: Signal<'_>, t: usize, stage: &mut [f32], rng: &mut Rng) -> (f32, f32) {
         let len = self.length;
         let stage = &mut stage[..len];
         let start = self.first_sample(t);
         let scale = self.scale;
-        let interior = start >= 0 && start as usize + len <= x.len();
         let mut total = None;
-        if interior {
-            let src = &x[start as usize..start as usize + len];
+        if self.is_interior(t, x.len) {
+            let src = x.slice(start as usize, len);
             total = Some(scale_into(src, scale, stage));
         } else {
             for (k, o) in stage.iter_mut().enumerate() {
-                *o = self.sample_at(x, start + k as i64) * scale;
+                let v = self
+                    .index_at(x.len, start + k as i64)
+                    .map_or(0.0, |i| x.get(i));
+                *o = v * scale;
             }
         }
         if self.dither != 0.0 {
@@ -170,6 +236,20 @@ impl Framer {
         stage: &mut [f32],
         rng: &mut Rng,
     ) -> f32 {
+        self.frame_of(Signal::whole(x), t, out, stage, rng)
+    }
+
+    /// [`Framer::frame`] on a window of the signal: `x` must hold every
+    /// sample in [`Framer::source_range`] of frame `t`.
+    #[inline(always)]
+    pub fn frame_of(
+        &self,
+        x: Signal<'_>,
+        t: usize,
+        out: &mut [f32],
+        stage: &mut [f32],
+        rng: &mut Rng,
+    ) -> f32 {
         debug_assert_eq!(out.len(), self.fft_size);
         let len = self.length;
         let (mean, log_energy) = self.prepare(x, t, stage, rng);
@@ -194,7 +274,7 @@ impl Framer {
     /// (length = frame length): the input of the layer form, whose DFT
     /// basis holds the window. Returns the raw log energy (or 0).
     pub fn unwindowed(&self, x: &[f32], t: usize, out: &mut [f32], rng: &mut Rng) -> f32 {
-        let (mean, e) = self.prepare(x, t, out, rng);
+        let (mean, e) = self.prepare(Signal::whole(x), t, out, rng);
         let out = &mut out[..self.length];
         out.iter_mut().for_each(|v| *v -= mean);
         let c = self.preemph;

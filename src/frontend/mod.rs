@@ -66,16 +66,20 @@
 //! writes its output row in place: no allocation per frame, mel as sparse
 //! bands, no full-spectrogram intermediate. Only dB with `top_db` keeps the
 //! (frames, mel) rows until the utterance maximum is known. Reductions keep
-//! fixed-width partial sums so they vectorise, and the per-frame loop is
-//! compiled a second time for AVX2 and picked at run time (same numbers).
-//! The spectrum of even sizes packs the frame into an `N/2`-point complex
-//! FFT and fuses the real-FFT split with `|X|^2` (see [`spectrum`]).
+//! fixed-width partial sums (written with AVX intrinsics when the CPU has
+//! AVX, `kernels_avx`, same numbers), and the per-frame loop is compiled a
+//! second time for AVX2 and picked at run time (same numbers). The framer
+//! writes each frame straight into the FFT's buffer; the spectrum of even
+//! sizes is an `N/2`-point complex FFT of that buffer, with the real-FFT
+//! split fused with `|X|^2` (see [`spectrum`]). [`FrameStream`] takes the
+//! signal in blocks with the same numbers, so a decoder never has to hold
+//! the whole signal (the `extract` command streams WAV files this way).
 //! `benches/extract.rs` (group `frontend`) compares the Kaldi MFCC chain
 //! with a bare 512-point realfft over the same 59,998 frames: on the shared
-//! 2-core machine (load average ~8) the thread CPU time
-//! (`SPEECHFRONT_CPUTIME=1 cargo bench --bench extract`) was 42-44 ms for
-//! 600 s of 16 kHz audio (~14,000x real time) against 27.5 ms for the
-//! bare realfft, a ratio of 1.53-1.58; that FFT ran at ~0.46 us per frame
+//! 2-core machine (load average ~4.5) the thread CPU time
+//! (`SPEECHFRONT_CPUTIME=1 cargo bench --bench extract`) was 35.7 ms for
+//! 600 s of 16 kHz audio (~16,800x real time) against 24.0 ms for the
+//! bare realfft, a ratio of 1.49; that FFT ran at ~0.40 us per frame
 //! there, against 0.32 us on an idle machine.
 
 //! # Layer form
@@ -96,6 +100,8 @@ pub mod dct;
 mod error;
 pub mod framing;
 mod kernels;
+#[cfg(target_arch = "x86_64")]
+mod kernels_avx;
 pub mod layers;
 pub mod learned;
 pub mod mel;
@@ -105,6 +111,7 @@ pub mod post;
 pub mod presets;
 pub mod spectrum;
 pub mod stage_options;
+pub mod stream;
 mod validate;
 pub mod window;
 
@@ -115,3 +122,4 @@ pub use options::{
     SpectrumKind, SpectrumOptions, Triangles, WindowKind, WindowOptions,
 };
 pub use pipeline::Frontend;
+pub use stream::FrameStream;

@@ -8,10 +8,11 @@
 //! compressed mel (or spectrum) rows are kept until the maximum is known.
 
 use ndarray::Array2;
+use std::ops::Range;
 
 use super::compress::Compressor;
 use super::dct::Dct;
-use super::framing::{log_energy, Framer};
+use super::framing::{log_energy, Framer, Signal};
 use super::mel::MelBanks;
 use super::options::{Feature, FrontendOptions};
 use super::post::{add_deltas, cmvn};
@@ -35,12 +36,22 @@ pub struct Frontend {
 }
 
 /// Per-utterance buffers, reused by every frame.
-struct Scratch {
+pub(super) struct Scratch {
     stage: Vec<f32>,
-    frame: Vec<f32>,
     power: Vec<f32>,
     mel: Vec<f32>,
     fft: SpectrumScratch,
+}
+
+/// Computed frames of one utterance (see [`Frontend::sink`]).
+pub(super) enum Sink {
+    /// Final rows `(frames, static dims)`.
+    Rows(Array2<f32>),
+    /// Compressed mel (or spectrum) rows and log energies.
+    Utterance {
+        comp: Array2<f32>,
+        energies: Vec<f32>,
+    },
 }
 
 impl Frontend {
@@ -98,6 +109,11 @@ impl Frontend {
         self.dct.as_ref()
     }
 
+    /// Frame placement (for the streaming driver).
+    pub(super) fn framer(&self) -> &Framer {
+        &self.framer
+    }
+
     /// The analysis window.
     pub fn window(&self) -> &[f32] {
         self.framer.window()
@@ -107,19 +123,16 @@ impl Frontend {
     /// `options().sample_rate_hz` (scaled internally by `sample_scale`).
     /// `rng` drives dither only (untouched when dither is 0).
     /// Returns `(frames, dims)`; a signal shorter than one frame gives
-    /// `(0, dims)`.
+    /// `(0, dims)`. [`Frontend::stream`] gives the same numbers from a
+    /// signal that arrives in blocks.
     pub fn compute(&self, samples: &[f32], rng: &mut Rng) -> Array2<f32> {
         let n_frames = self.num_frames(samples.len());
-        let mut out = Array2::zeros((n_frames, self.opts.static_dims()));
+        let mut sink = self.sink(n_frames);
         if n_frames > 0 {
             let mut s = self.scratch();
-            if self.compress.needs_utterance() {
-                self.compute_whole_utterance(samples, rng, &mut s, &mut out);
-            } else {
-                self.streamed_frames(samples, rng, &mut s, &mut out);
-            }
+            self.run_frames(Signal::whole(samples), 0..n_frames, rng, &mut s, &mut sink);
         }
-        self.post(out)
+        self.finish(sink)
     }
 
     /// The frozen prefix of the layer form: frames after scaling, dither,
@@ -142,55 +155,121 @@ impl Frontend {
         (out, energies)
     }
 
-    /// The fast path: each frame straight into its output row. On x86-64
-    /// with AVX2 (checked at run time) the same code is compiled for AVX2
-    /// (8-wide instead of SSE2's 4-wide lanes). No FMA is enabled and every
+    /// Where computed frames go: straight into output rows, or (dB with
+    /// `top_db`) compressed rows and energies kept until the utterance
+    /// maximum is known.
+    pub(super) fn sink(&self, n_frames: usize) -> Sink {
+        if self.compress.needs_utterance() {
+            let width = self
+                .mel
+                .as_ref()
+                .map_or(self.spectrum.num_bins(), MelBanks::num_bins);
+            Sink::Utterance {
+                comp: Array2::zeros((n_frames, width)),
+                energies: vec![0.0; n_frames],
+            }
+        } else {
+            Sink::Rows(Array2::zeros((n_frames, self.opts.static_dims())))
+        }
+    }
+
+    /// Frames `frames` of `x` into `sink`, in time order (dither draws
+    /// follow the frame order, so blocks give the same numbers as one
+    /// call). `x` must hold every sample these frames read. On x86-64 with
+    /// AVX2 (checked at run time) the same code is compiled for AVX2 (8-wide
+    /// instead of SSE2's 4-wide lanes). No FMA is enabled and every
     /// reduction has a fixed lane layout, so both builds give the same
     /// numbers.
-    fn streamed_frames(&self, x: &[f32], rng: &mut Rng, s: &mut Scratch, out: &mut Array2<f32>) {
+    pub(super) fn run_frames(
+        &self,
+        x: Signal<'_>,
+        frames: Range<usize>,
+        rng: &mut Rng,
+        s: &mut Scratch,
+        sink: &mut Sink,
+    ) {
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!("avx2") {
             // SAFETY: the CPU supports AVX2 (checked just above).
-            unsafe { self.streamed_frames_avx2(x, rng, s, out) };
+            unsafe { self.run_frames_avx2(x, frames, rng, s, sink) };
             return;
         }
-        self.streamed_frames_body(x, rng, s, out);
+        self.run_frames_body(x, frames, rng, s, sink);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn streamed_frames_avx2(
+    unsafe fn run_frames_avx2(
         &self,
-        x: &[f32],
+        x: Signal<'_>,
+        frames: Range<usize>,
         rng: &mut Rng,
         s: &mut Scratch,
-        out: &mut Array2<f32>,
+        sink: &mut Sink,
     ) {
-        self.streamed_frames_body(x, rng, s, out);
+        self.run_frames_body(x, frames, rng, s, sink);
     }
 
     #[inline(always)]
-    fn streamed_frames_body(
+    fn run_frames_body(
         &self,
-        x: &[f32],
+        x: Signal<'_>,
+        frames: Range<usize>,
         rng: &mut Rng,
         s: &mut Scratch,
-        out: &mut Array2<f32>,
+        sink: &mut Sink,
     ) {
-        for (t, mut row) in out.rows_mut().into_iter().enumerate() {
+        for t in frames {
             let e = self.compressed_frame(x, t, rng, s);
             let comp = if self.mel.is_some() { &s.mel } else { &s.power };
-            let row = row
-                .as_slice_mut()
-                .expect("rows of a standard array are contiguous");
-            self.assemble(comp, e, row);
+            match sink {
+                Sink::Rows(out) => {
+                    let mut row = out.row_mut(t);
+                    let row = row
+                        .as_slice_mut()
+                        .expect("rows of a standard array are contiguous");
+                    self.assemble(comp, e, row);
+                }
+                Sink::Utterance {
+                    comp: all,
+                    energies,
+                } => {
+                    energies[t] = e;
+                    all.row_mut(t)
+                        .as_slice_mut()
+                        .expect("contiguous")
+                        .copy_from_slice(comp);
+                }
+            }
         }
     }
 
-    fn scratch(&self) -> Scratch {
+    /// The features from a filled sink: the utterance-level compression
+    /// step when there is one, then CMVN and deltas.
+    pub(super) fn finish(&self, sink: Sink) -> Array2<f32> {
+        let out = match sink {
+            Sink::Rows(out) => out,
+            Sink::Utterance { mut comp, energies } => {
+                self.compress
+                    .finish(comp.as_slice_mut().expect("standard layout"));
+                let mut out = Array2::zeros((comp.nrows(), self.opts.static_dims()));
+                for (t, mut row) in out.rows_mut().into_iter().enumerate() {
+                    let c = comp.row(t);
+                    self.assemble(
+                        c.as_slice().expect("contiguous"),
+                        energies[t],
+                        row.as_slice_mut().expect("contiguous"),
+                    );
+                }
+                out
+            }
+        };
+        self.post(out)
+    }
+
+    pub(super) fn scratch(&self) -> Scratch {
         Scratch {
             stage: vec![0.0; self.opts.frame_length()],
-            frame: vec![0.0; self.spectrum.fft_size()],
             power: vec![0.0; self.spectrum.num_bins()],
             mel: vec![0.0; self.mel.as_ref().map_or(0, MelBanks::num_bins)],
             fft: self.spectrum.scratch(),
@@ -201,17 +280,17 @@ impl Frontend {
     /// compression, leaving the compressed values in `s.mel` (or `s.power`
     /// for a spectrogram). Returns the frame's log energy (0 when unused).
     #[inline(always)]
-    fn compressed_frame(&self, x: &[f32], t: usize, rng: &mut Rng, s: &mut Scratch) -> f32 {
-        let mut e = self.framer.frame(x, t, &mut s.frame, &mut s.stage, rng);
+    fn compressed_frame(&self, x: Signal<'_>, t: usize, rng: &mut Rng, s: &mut Scratch) -> f32 {
+        let frame = self.spectrum.input(&mut s.fft);
+        let mut e = self.framer.frame_of(x, t, frame, &mut s.stage, rng);
         let energy = &self.opts.energy;
         if energy.use_energy && !energy.raw_energy {
-            e = log_energy(&s.frame);
+            e = log_energy(frame);
         }
         if let Some(floor) = self.log_energy_floor {
             e = e.max(floor);
         }
-        self.spectrum
-            .compute(&mut s.frame, &mut s.power, &mut s.fft);
+        self.spectrum.compute_input(&mut s.power, &mut s.fft);
         match &self.mel {
             Some(mel) => {
                 mel.apply(&s.power, &mut s.mel);
@@ -244,43 +323,6 @@ impl Frontend {
                     row[0] = energy;
                 }
             }
-        }
-    }
-
-    /// dB with `top_db`: keep every frame's compressed values, clip them to
-    /// the utterance maximum minus `top_db`, then assemble the rows.
-    fn compute_whole_utterance(
-        &self,
-        x: &[f32],
-        rng: &mut Rng,
-        s: &mut Scratch,
-        out: &mut Array2<f32>,
-    ) {
-        let n = out.nrows();
-        let width = if self.mel.is_some() {
-            s.mel.len()
-        } else {
-            s.power.len()
-        };
-        let mut comp = Array2::<f32>::zeros((n, width));
-        let mut energies = vec![0.0f32; n];
-        for (t, e) in energies.iter_mut().enumerate() {
-            *e = self.compressed_frame(x, t, rng, s);
-            let src = if self.mel.is_some() { &s.mel } else { &s.power };
-            comp.row_mut(t)
-                .as_slice_mut()
-                .expect("contiguous")
-                .copy_from_slice(src);
-        }
-        self.compress
-            .finish(comp.as_slice_mut().expect("standard layout"));
-        for (t, mut row) in out.rows_mut().into_iter().enumerate() {
-            let c = comp.row(t);
-            self.assemble(
-                c.as_slice().expect("contiguous"),
-                energies[t],
-                row.as_slice_mut().expect("contiguous"),
-            );
         }
     }
 

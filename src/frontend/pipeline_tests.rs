@@ -219,9 +219,11 @@ fn simd_dispatch_gives_the_portable_numbers() {
     let x = speechy(8000, 6);
     let f = Frontend::new(&kaldi(Feature::Mfcc)).unwrap();
     let n = f.num_frames(x.len());
-    let mut portable = Array2::zeros((n, 13));
+    let mut portable = f.sink(n);
     let mut s = f.scratch();
-    f.streamed_frames_body(&x, &mut rng_from_seed(SEED), &mut s, &mut portable);
+    let whole = crate::frontend::framing::Signal::whole(&x);
+    f.run_frames_body(whole, 0..n, &mut rng_from_seed(SEED), &mut s, &mut portable);
+    let portable = f.finish(portable);
     let dispatched = f.compute(&x, &mut rng_from_seed(SEED));
     // Same per-lane operations, no FMA: bitwise equal, whichever path ran.
     assert_eq!(portable, dispatched);

@@ -49,7 +49,13 @@ impl std::fmt::Debug for Spectrum {
 
 /// Per-thread buffers for [`Spectrum::compute`], made once per utterance.
 pub struct SpectrumScratch {
+    /// Real input of odd sizes (empty for even sizes, whose input is
+    /// `spec` seen as floats).
+    input: Vec<f32>,
     spec: Vec<Complex<f32>>,
+    /// Output of the complex FFT of even sizes (out of place: in place,
+    /// rustfft transforms into its scratch and copies back).
+    out: Vec<Complex<f32>>,
     scratch: Vec<Complex<f32>>,
 }
 
@@ -87,13 +93,29 @@ impl Spectrum {
     pub fn scratch(&self) -> SpectrumScratch {
         match &self.plan {
             Plan::Packed { fft, .. } => SpectrumScratch {
+                input: Vec::new(),
                 spec: vec![Complex::default(); self.n / 2],
-                scratch: vec![Complex::default(); fft.get_inplace_scratch_len()],
+                out: vec![Complex::default(); self.n / 2],
+                scratch: vec![Complex::default(); fft.get_outofplace_scratch_len()],
             },
             Plan::Real(fft) => SpectrumScratch {
+                input: fft.make_input_vec(),
                 spec: fft.make_output_vec(),
+                out: Vec::new(),
                 scratch: fft.make_scratch_vec(),
             },
+        }
+    }
+
+    /// The input buffer (`fft_size` values) of [`Spectrum::compute_input`]:
+    /// a frame written here goes to the FFT without another copy. For even
+    /// sizes it is the complex FFT buffer itself, seen as interleaved
+    /// floats, which is exactly the packing `z_n = x_{2n} + i x_{2n+1}`.
+    #[inline(always)]
+    pub fn input<'s>(&self, s: &'s mut SpectrumScratch) -> &'s mut [f32] {
+        match &self.plan {
+            Plan::Packed { .. } => as_floats(&mut s.spec),
+            Plan::Real(_) => &mut s.input,
         }
     }
 
@@ -102,18 +124,25 @@ impl Spectrum {
     ///
     /// # Shapes
     /// `frame: (fft_size,)` -> `out: (fft_size / 2 + 1,)`
-    #[inline(always)]
     pub fn compute(&self, frame: &mut [f32], out: &mut [f32], s: &mut SpectrumScratch) {
+        self.input(s).copy_from_slice(frame);
+        self.compute_input(out, s);
+    }
+
+    /// Writes the power (or magnitude) spectrum of the frame in
+    /// [`Spectrum::input`] into `out`; the input is left unspecified.
+    ///
+    /// # Shapes
+    /// `input: (fft_size,)` -> `out: (fft_size / 2 + 1,)`
+    #[inline(always)]
+    pub fn compute_input(&self, out: &mut [f32], s: &mut SpectrumScratch) {
         match &self.plan {
             Plan::Packed { fft, cos, sin } => {
-                for (z, pair) in s.spec.iter_mut().zip(frame.chunks_exact(2)) {
-                    *z = Complex::new(pair[0], pair[1]);
-                }
-                fft.process_with_scratch(&mut s.spec, &mut s.scratch);
-                split_power(&s.spec, cos, sin, out);
+                fft.process_outofplace_with_scratch(&mut s.spec, &mut s.out, &mut s.scratch);
+                split_power(&s.out, cos, sin, out);
             }
             Plan::Real(fft) => {
-                fft.process_with_scratch(frame, &mut s.spec, &mut s.scratch)
+                fft.process_with_scratch(&mut s.input, &mut s.spec, &mut s.scratch)
                     .expect("buffer sizes come from the same plan");
                 for (o, c) in out.iter_mut().zip(&s.spec) {
                     *o = c.re * c.re + c.im * c.im;
@@ -124,6 +153,16 @@ impl Spectrum {
             out.iter_mut().for_each(|v| *v = v.sqrt());
         }
     }
+}
+
+/// Complex values as their interleaved `re, im` floats.
+#[inline(always)]
+fn as_floats(z: &mut [Complex<f32>]) -> &mut [f32] {
+    // SAFETY: `Complex<f32>` is `#[repr(C)] { re: f32, im: f32 }` (size 8,
+    // align 4, no padding), so `z.len()` complex values are `2 * z.len()`
+    // consecutive f32, every bit pattern is valid for both types, and the
+    // result borrows `z` mutably for its whole life.
+    unsafe { std::slice::from_raw_parts_mut(z.as_mut_ptr().cast::<f32>(), 2 * z.len()) }
 }
 
 /// `|X_k|^2` for `k = 0..=M` from `Z` = the `M`-point FFT of the packed
