@@ -96,6 +96,9 @@ pub fn deep_vs_fat(
             cfg.classifier.hidden = vec![width; depth];
             cfg.classifier.activation = activation;
             cfg.classifier.init = None;
+            // The study compares single architectures at one budget: an
+            // ensemble would multiply the budget and blur the comparison.
+            cfg.ensemble = 1;
             cfg.augment.copies = 0;
             let (acc, _, _) = mean_accuracy(corpus, &cfg, fold, seeds)?;
             let act = if activation == Activation::Relu {
