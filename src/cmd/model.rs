@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Args;
-use ndarray::ArrayView2;
 use speechfront::data::{LabelSource, Split};
 use speechfront::experiment::classic::{self, ClassicModel};
 use speechfront::experiment::{persist, Corpus, ExperimentConfig};
@@ -129,8 +128,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
         h.best_epoch
     );
     if !test_idx.is_empty() {
-        let views: Vec<ArrayView2<'_, f32>> = test_idx.iter().map(|&i| feats[i].view()).collect();
-        let pred = m.predict(&views)?;
+        let pred = classic::test_predict(&mut m, &corpus, &cfg, &feats, &test_idx)?;
         let targets = corpus.targets();
         let truth: Vec<usize> = test_idx.iter().map(|&i| targets[i]).collect();
         print_metrics(
@@ -181,8 +179,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         members,
         input: cfg.input.clone(),
     };
-    let views: Vec<ArrayView2<'_, f32>> = keep.iter().map(|&i| feats[i].view()).collect();
-    let pred = m.predict(&views)?;
+    let pred = classic::test_predict(&mut m, &corpus, &cfg, &feats, &keep)?;
     let metrics = Metrics::compute(&pred, &truth, classes.len());
     print_metrics(&metrics, &classes, truth.len());
     if args.json {

@@ -246,6 +246,77 @@ impl ClassicModel {
     }
 }
 
+/// Per-utterance log-posteriors of the corpus items `items`, averaged over
+/// the members and over the test-time warps of `cfg.test.vtln` (the
+/// unwarped features come from `feats`; warped ones are computed from the
+/// audio with the same per-file dither seed).
+///
+/// # Shapes
+/// `items.len()` utterances -> `(items.len(), n_classes)`
+///
+/// # Errors
+/// Invalid warped front end; malformed features for this model.
+pub fn test_log_posteriors(
+    model: &mut ClassicModel,
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    items: &[usize],
+) -> Result<Array2<f32>, ExperimentError> {
+    let plain: Vec<ArrayView2<'_, f32>> = items.iter().map(|&i| feats[i].view()).collect();
+    if cfg.test.vtln.is_empty() {
+        return model.log_posteriors(&plain);
+    }
+    let mut sum: Option<Array2<f32>> = None;
+    for &warp in &cfg.test.vtln {
+        let lp = if warp == 1.0 {
+            model.log_posteriors(&plain)?
+        } else {
+            let fe = warped_frontend(cfg, warp)?;
+            let warped: Vec<Array2<f32>> = items
+                .par_iter()
+                .map(|&i| {
+                    let seed = item_seed(0, &corpus.data.items[i].rel_path);
+                    utterance_features(
+                        &fe,
+                        &corpus.audio[i],
+                        corpus.sample_rate_hz,
+                        &cfg.input,
+                        seed,
+                    )
+                })
+                .collect();
+            let views: Vec<ArrayView2<'_, f32>> = warped.iter().map(|a| a.view()).collect();
+            model.log_posteriors(&views)?
+        };
+        match &mut sum {
+            Some(acc) => *acc += &lp,
+            None => sum = Some(lp),
+        }
+    }
+    let n = cfg.test.vtln.len() as f32;
+    Ok(sum.expect("at least one warp") / n)
+}
+
+/// Predicted class of each of the corpus items `items` (see
+/// [`test_log_posteriors`]).
+///
+/// # Errors
+/// As [`test_log_posteriors`].
+pub fn test_predict(
+    model: &mut ClassicModel,
+    corpus: &Corpus,
+    cfg: &ExperimentConfig,
+    feats: &[Array2<f32>],
+    items: &[usize],
+) -> Result<Vec<usize>, ExperimentError> {
+    if items.is_empty() {
+        return Ok(Vec::new());
+    }
+    let lp = test_log_posteriors(model, corpus, cfg, feats, items)?;
+    Ok(crate::nn::loss::argmax_rows(lp.view()))
+}
+
 /// One network's per-utterance log-posteriors.
 fn member_log_posteriors(
     model: &mut TrainedModel,
@@ -399,8 +470,7 @@ pub fn run_classic_observed(
     let start = Instant::now();
     let mut m = train_classic_observed(corpus, cfg, feats, train, seed, observer)?;
     let train_seconds = start.elapsed().as_secs_f64();
-    let views: Vec<ArrayView2<'_, f32>> = test.iter().map(|&i| feats[i].view()).collect();
-    let predicted = m.predict(&views)?;
+    let predicted = test_predict(&mut m, corpus, cfg, feats, test)?;
     let targets = corpus.targets();
     let truth: Vec<usize> = test.iter().map(|&i| targets[i]).collect();
     let metrics = Metrics::compute(&predicted, &truth, corpus.data.classes.len());

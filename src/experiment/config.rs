@@ -189,6 +189,23 @@ pub struct ExperimentConfig {
     /// utterance's decision averages their log-posteriors. Default: 1.
     #[serde(default = "d_ensemble")]
     pub ensemble: usize,
+    /// Test-time settings.
+    #[serde(default)]
+    pub test: TestConfig,
+}
+
+/// `[test]`: how test utterances are decided (hand-crafted front ends).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TestConfig {
+    /// Test-time VTLN averaging: each test utterance is featurised once per
+    /// warp factor listed (Kaldi's VTLN warp of the mel filterbank; 1.0 is
+    /// the unwarped front end) and the log-posteriors are averaged over the
+    /// warps, as over ensemble members. A new voice then meets the network
+    /// at several vocal-tract lengths instead of one; no label and no other
+    /// utterance is used. Empty (the default): the plain features only.
+    #[serde(default)]
+    pub vtln: Vec<f32>,
 }
 
 fn d_ensemble() -> usize {
@@ -270,6 +287,19 @@ impl ExperimentConfig {
                 crate::frontend::mel::MelBanks::new(&o)
                     .map_err(|e| bad(format!("augment.vtln: {e}")))?;
             }
+        }
+        if !self.test.vtln.is_empty() && self.has_learned_stage() {
+            return Err(bad(
+                "test.vtln is supported for hand-crafted front ends only".into(),
+            ));
+        }
+        for &warp in &self.test.vtln {
+            if !(warp > 0.0 && warp.is_finite()) {
+                return Err(bad(format!("test.vtln: warp {warp} must be > 0")));
+            }
+            let mut o = self.frontend_options().map_err(|e| bad(e.to_string()))?;
+            o.mel.vtln_warp = warp;
+            crate::frontend::mel::MelBanks::new(&o).map_err(|e| bad(format!("test.vtln: {e}")))?;
         }
         if self.input.mode == InputMode::Fixed && self.input.frames == 0 {
             return Err(bad("input.frames (0) must be >= 1 in fixed mode".into()));
