@@ -549,4 +549,97 @@ mod tests {
             .fold(0.0f32, f32::max);
         assert!(moved > 0.1, "warp {w3} moved features by only {moved}");
     }
+
+    /// A two-word corpus of vowel-like tones (two formants each) in
+    /// `DIR/<label>/*.wav`.
+    fn tone_corpus() -> (tempfile::TempDir, Corpus) {
+        let dir = tempfile::tempdir().unwrap();
+        let spec = hound::WavSpec {
+            channels: 1,
+            sample_rate: 8000,
+            bits_per_sample: 16,
+            sample_format: hound::SampleFormat::Int,
+        };
+        for (label, f1, f2) in [("a", 700.0f32, 1200.0f32), ("i", 300.0, 2300.0)] {
+            std::fs::create_dir_all(dir.path().join(label)).unwrap();
+            for take in 0..4 {
+                let shift = 1.0 + 0.03 * take as f32;
+                let path = dir.path().join(label).join(format!("{take}.wav"));
+                let mut w = hound::WavWriter::create(path, spec).unwrap();
+                for n in 0..3200 {
+                    let t = n as f32 / 8000.0;
+                    let v = (2.0 * std::f32::consts::PI * f1 * shift * t).sin()
+                        + 0.5 * (2.0 * std::f32::consts::PI * f2 * shift * t).sin();
+                    w.write_sample((v * 8000.0) as i16).unwrap();
+                }
+                w.finalize().unwrap();
+            }
+        }
+        let corpus = Corpus::load(dir.path(), &crate::data::LabelSource::Folder, 8000).unwrap();
+        (dir, corpus)
+    }
+
+    #[test]
+    fn test_time_vtln_averages_the_log_posteriors_of_each_warp() {
+        let (_dir, corpus) = tone_corpus();
+        let text = "[frontend]\nframe = { dither = 0.0 }\npost = { cmvn = \"mean\" }\n\
+                    [input]\nmode = \"context\"\ncontext = 1\n\
+                    [classifier]\nhidden = [8]\n[train]\nepochs = 3\nval_fraction = 0.0\n";
+        let mut cfg = ExperimentConfig::from_toml_str(text, Path::new("t.toml")).unwrap();
+        let feats = corpus_features(&corpus, &cfg, None).unwrap();
+        let all: Vec<usize> = (0..corpus.audio.len()).collect();
+        let mut m = train_classic(&corpus, &cfg, &feats, &all, 1).unwrap();
+        let plain = test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+
+        // The unwarped factor alone is the plain decision, bit for bit.
+        cfg.test.vtln = vec![1.0];
+        let one = test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+        assert_eq!(one, plain);
+
+        // Two warps: the mean of what each warped front end gives alone.
+        cfg.test.vtln = vec![0.9, 1.1];
+        let both = test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+        let mut alone = |warp: f32| {
+            let fe = warped_frontend(&cfg, warp).unwrap();
+            let f: Vec<Array2<f32>> = all
+                .iter()
+                .map(|&i| {
+                    let seed = item_seed(0, &corpus.data.items[i].rel_path);
+                    utterance_features(&fe, &corpus.audio[i], 8000, &cfg.input, seed)
+                })
+                .collect();
+            let v: Vec<ArrayView2<'_, f32>> = f.iter().map(|a| a.view()).collect();
+            m.log_posteriors(&v).unwrap()
+        };
+        let (lo, hi) = (alone(0.9), alone(1.1));
+        let mean = (lo + hi) / 2.0;
+        let gap = both
+            .iter()
+            .zip(&mean)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        // Same sums in the same order up to the division: float rounding only.
+        assert!(gap < 1e-6, "averaged log-posteriors differ by {gap}");
+        let moved = both
+            .iter()
+            .zip(&plain)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(moved > 1e-3, "warping changed nothing ({moved})");
+        let pred = test_predict(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+        assert_eq!(pred, crate::nn::loss::argmax_rows(both.view()));
+    }
+
+    #[test]
+    fn test_vtln_is_validated() {
+        let bad = |t: &str| ExperimentConfig::from_toml_str(t, Path::new("t.toml")).unwrap_err();
+        let e = bad("[test]\nvtln = [0.0]\n").to_string();
+        assert!(e.contains("test.vtln") && e.contains('0'), "{e}");
+        let e = bad("[test]\nvtln = [1.0]\n[frontend.learn]\nmel = { learn = true, init = \"classic\", kind = \"matrix\" }\n")
+            .to_string();
+        assert!(e.contains("test.vtln"), "{e}");
+        let ok =
+            ExperimentConfig::from_toml_str("[test]\nvtln = [0.9, 1.0]\n", Path::new("t.toml"));
+        assert_eq!(ok.unwrap().test.vtln, vec![0.9, 1.0]);
+    }
 }
