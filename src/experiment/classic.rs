@@ -52,7 +52,31 @@ pub fn utterance_features(
 ) -> Array2<f32> {
     let min_len = fe.options().frame_length();
     let s = prepare_samples(samples, rate, input, min_len);
-    fe.compute(&s, &mut rng_from_seed(seed))
+    let x = fe.compute(&s, &mut rng_from_seed(seed));
+    if input.position {
+        with_position(x)
+    } else {
+        x
+    }
+}
+
+/// `x` with one more column: each frame's relative position `t / (T - 1)`
+/// (0.5 for a single frame). See `InputConfig::position`.
+///
+/// # Shapes
+/// `(T, d) -> (T, d + 1)`
+pub fn with_position(x: Array2<f32>) -> Array2<f32> {
+    let (t, d) = x.dim();
+    let mut y = Array2::zeros((t, d + 1));
+    y.slice_mut(ndarray::s![.., ..d]).assign(&x);
+    for (i, v) in y.column_mut(d).iter_mut().enumerate() {
+        *v = if t > 1 {
+            i as f32 / (t - 1) as f32
+        } else {
+            0.5
+        };
+    }
+    y
 }
 
 /// Features of every utterance of the corpus (no augmentation), through the
@@ -73,6 +97,7 @@ pub fn corpus_features(
         cfg.input.trim_silence,
         &cfg.input.speech,
         cfg.sample_rate_hz,
+        cfg.input.position,
     ))?;
     corpus
         .data
@@ -107,10 +132,11 @@ fn training_utterances(
     feats: &[Array2<f32>],
     train: &[usize],
     seed: u64,
-) -> Result<(Vec<Array2<f32>>, Vec<usize>), ExperimentError> {
+) -> Result<TrainingUtterances, ExperimentError> {
     let targets = corpus.targets();
     let mut utts: Vec<Array2<f32>> = train.iter().map(|&i| feats[i].clone()).collect();
     let mut labels: Vec<usize> = train.iter().map(|&i| targets[i]).collect();
+    let mut groups: Vec<usize> = (0..train.len()).collect();
     if cfg.augment.is_active() {
         let fe = Frontend::new(&cfg.frontend_options()?)?;
         let extra = training_copies(
@@ -134,9 +160,23 @@ fn training_utterances(
                 .iter()
                 .flat_map(|&i| std::iter::repeat_n(targets[i], cfg.augment.copies)),
         );
+        groups.extend((0..train.len()).flat_map(|j| std::iter::repeat_n(j, cfg.augment.copies)));
         utts.extend(extra);
     }
-    Ok((utts, labels))
+    Ok(TrainingUtterances {
+        utts,
+        labels,
+        groups,
+    })
+}
+
+/// Training utterances with their labels and groups: an original and its
+/// perturbed copies form one group, so they fall on the same side of the
+/// validation split.
+struct TrainingUtterances {
+    utts: Vec<Array2<f32>>,
+    labels: Vec<usize>,
+    groups: Vec<usize>,
 }
 
 /// The front end of `cfg` with its mel filterbank warped by `warp` (see
@@ -374,12 +414,12 @@ pub fn train_classic_observed(
     seed: u64,
     observer: &mut dyn EpochObserver,
 ) -> Result<ClassicModel, ExperimentError> {
-    let (utts, labels) = training_utterances(corpus, cfg, feats, train, seed)?;
-    let views: Vec<ArrayView2<'_, f32>> = utts.iter().map(|u| u.view()).collect();
+    let t = training_utterances(corpus, cfg, feats, train, seed)?;
+    let views: Vec<ArrayView2<'_, f32>> = t.utts.iter().map(|u| u.view()).collect();
     let members = (0..cfg.ensemble.max(1))
         .map(|k| {
             let s = member_seed(seed, k);
-            train_member(corpus, cfg, &views, &labels, s, &mut *observer)
+            train_member(corpus, cfg, &views, &t.labels, &t.groups, s, &mut *observer)
         })
         .collect::<Result<_, _>>()?;
     Ok(ClassicModel {
@@ -394,6 +434,7 @@ fn train_member(
     cfg: &ExperimentConfig,
     views: &[ArrayView2<'_, f32>],
     labels: &[usize],
+    groups: &[usize],
     seed: u64,
     observer: &mut dyn EpochObserver,
 ) -> Result<TrainedModel, ExperimentError> {
@@ -410,6 +451,7 @@ fn train_member(
                 &tcfg,
                 views,
                 labels,
+                Some(groups),
                 n_classes,
                 cfg.input.context,
                 classes,
@@ -422,6 +464,7 @@ fn train_member(
             let (x, lengths) = padded(views, dims);
             let mut set = TrainSet::new(x.view().into_dyn(), labels);
             set.lengths = Some(&lengths);
+            set.groups = Some(groups);
             train_classifier_observed(&spec, &tcfg, &set, n_classes, classes, observer)?
         }
         InputMode::Fixed => {
@@ -430,7 +473,10 @@ fn train_member(
             train_classifier_observed(
                 &spec,
                 &tcfg,
-                &TrainSet::new(x.view().into_dyn(), labels),
+                &TrainSet {
+                    groups: Some(groups),
+                    ..TrainSet::new(x.view().into_dyn(), labels)
+                },
                 n_classes,
                 classes,
                 observer,
@@ -641,5 +687,16 @@ mod tests {
         let ok =
             ExperimentConfig::from_toml_str("[test]\nvtln = [0.9, 1.0]\n", Path::new("t.toml"));
         assert_eq!(ok.unwrap().test.vtln, vec![0.9, 1.0]);
+    }
+
+    #[test]
+    fn position_column_runs_from_zero_to_one() {
+        let x = Array2::from_shape_fn((5, 2), |(i, j)| (i * 10 + j) as f32);
+        let y = with_position(x.clone());
+        assert_eq!(y.dim(), (5, 3));
+        assert_eq!(y.slice(ndarray::s![.., ..2]), x);
+        assert_eq!(y.column(2).to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+        assert_eq!(with_position(Array2::zeros((1, 2)))[[0, 2]], 0.5);
+        assert_eq!(with_position(Array2::zeros((0, 2))).dim(), (0, 3));
     }
 }

@@ -86,6 +86,15 @@ pub struct InputConfig {
     /// Speech-detection settings used when `trim_silence`.
     #[serde(default)]
     pub speech: SpeechDetectOptions,
+    /// Append each frame's relative position in the (trimmed) utterance,
+    /// `t / (T - 1)` in [0, 1] (0.5 for a one-frame utterance), as one more
+    /// feature dimension. A frame classifier sees only ±`context` frames;
+    /// with its place in the word it can tell where in the word a sound
+    /// occurs (the /s/ that opens "six" and "seven" alike is followed by
+    /// different sounds at the same relative time). Hand-crafted front ends
+    /// only. Default: false.
+    #[serde(default)]
+    pub position: bool,
 }
 
 impl Default for InputConfig {
@@ -287,6 +296,11 @@ impl ExperimentConfig {
                 crate::frontend::mel::MelBanks::new(&o)
                     .map_err(|e| bad(format!("augment.vtln: {e}")))?;
             }
+        }
+        if self.input.position && self.has_learned_stage() {
+            return Err(bad(
+                "input.position is supported for hand-crafted front ends only".into(),
+            ));
         }
         if !self.test.vtln.is_empty() && self.has_learned_stage() {
             return Err(bad(

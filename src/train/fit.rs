@@ -29,6 +29,10 @@ pub struct Dataset<'a> {
     pub weights: Option<&'a [f32]>,
     /// Optional valid length (axis 1) per sample, for padded sequences.
     pub lengths: Option<&'a [usize]>,
+    /// Optional group per sample: samples of one group (an utterance and
+    /// its augmented copies) land on the same side of a validation split
+    /// (see `train::split::grouped_stratified_split`).
+    pub groups: Option<&'a [usize]>,
 }
 
 impl<'a> Dataset<'a> {
@@ -39,6 +43,7 @@ impl<'a> Dataset<'a> {
             labels,
             weights: None,
             lengths: None,
+            groups: None,
         }
     }
 

@@ -18,7 +18,7 @@ use crate::train::error::TrainError;
 use crate::train::fit::{fit_observed, Dataset};
 use crate::train::model::{install_standardizer, standardizer, TrainedModel};
 use crate::train::observe::{EpochObserver, Silent};
-use crate::train::split::stratified_split;
+use crate::train::split::grouped_stratified_split;
 
 /// Context-stacked frames of a set of utterances.
 #[derive(Debug, Clone)]
@@ -108,6 +108,7 @@ pub fn train_frame_classifier(
         cfg,
         utts,
         labels,
+        None,
         n_classes,
         k,
         class_names,
@@ -115,7 +116,10 @@ pub fn train_frame_classifier(
     )
 }
 
-/// [`train_frame_classifier`], reporting each epoch to `observer`.
+/// [`train_frame_classifier`], reporting each epoch to `observer`;
+/// `groups` (one per utterance) keeps an utterance's augmented copies on
+/// its side of the validation split (see
+/// [`grouped_stratified_split`]).
 ///
 /// # Errors
 /// As [`train_frame_classifier`].
@@ -125,6 +129,7 @@ pub fn train_frame_classifier_observed(
     cfg: &TrainConfig,
     utts: &[ArrayView2<'_, f32>],
     labels: &[usize],
+    groups: Option<&[usize]>,
     n_classes: usize,
     k: usize,
     class_names: Vec<String>,
@@ -144,7 +149,7 @@ pub fn train_frame_classifier_observed(
     }
     let mut rng = rng_from_seed(cfg.seed);
     let (tr, va) = if cfg.val_fraction > 0.0 {
-        stratified_split(labels, cfg.val_fraction, &mut rng)
+        grouped_stratified_split(labels, groups, cfg.val_fraction, &mut rng)
     } else {
         ((0..labels.len()).collect(), Vec::new())
     };

@@ -10,7 +10,7 @@ use crate::train::config::TrainConfig;
 use crate::train::error::TrainError;
 use crate::train::fit::{fit_observed, gather, Dataset, History};
 use crate::train::observe::{EpochObserver, Silent};
-use crate::train::split::stratified_split;
+use crate::train::split::grouped_stratified_split;
 
 /// Batch size of inference passes (large: no gradient buffers are held).
 const EVAL_BATCH: usize = 1024;
@@ -197,7 +197,7 @@ pub fn train_classifier_observed(
     data.validate(n_classes, "training data")?;
     let mut rng = rng_from_seed(cfg.seed);
     let (tr_idx, va_idx) = if cfg.val_fraction > 0.0 {
-        stratified_split(data.labels, cfg.val_fraction, &mut rng)
+        grouped_stratified_split(data.labels, data.groups, cfg.val_fraction, &mut rng)
     } else {
         ((0..data.len()).collect(), Vec::new())
     };
@@ -208,12 +208,14 @@ pub fn train_classifier_observed(
         labels: &tl,
         weights: tw.as_deref(),
         lengths: tlen.as_deref(),
+        groups: None,
     };
     let val = Dataset {
         x: vx.view(),
         labels: &vl,
         weights: vw.as_deref(),
         lengths: vlen.as_deref(),
+        groups: None,
     };
     let input_dim = *data.x.shape().last().expect("validated rank >= 2");
     let mut network = build(spec, input_dim, n_classes, &mut rng)?;

@@ -39,6 +39,46 @@ pub fn stratified_split(
     (train, val)
 }
 
+/// [`stratified_split`] over *groups* of samples that must stay together:
+/// `groups[i]` names sample `i`'s group (all members share one label, e.g.
+/// an utterance and its augmented copies). Groups are stratified by label in
+/// order of first appearance and then expanded to their members, so with
+/// one group per sample this is exactly [`stratified_split`] (same draws,
+/// same result). `None` is [`stratified_split`].
+///
+/// Without it, the perturbed copies of a validation utterance sit in the
+/// training part and early stopping watches a score the network has
+/// partly memorised.
+pub fn grouped_stratified_split(
+    labels: &[usize],
+    groups: Option<&[usize]>,
+    fraction: f32,
+    rng: &mut Rng,
+) -> (Vec<usize>, Vec<usize>) {
+    let Some(groups) = groups else {
+        return stratified_split(labels, fraction, rng);
+    };
+    // Dense group index in order of first appearance, with its label.
+    let mut dense = std::collections::HashMap::new();
+    let mut group_labels = Vec::new();
+    let member_group: Vec<usize> = groups
+        .iter()
+        .zip(labels)
+        .map(|(&g, &c)| {
+            *dense.entry(g).or_insert_with(|| {
+                group_labels.push(c);
+                group_labels.len() - 1
+            })
+        })
+        .collect();
+    let (_, val_groups) = stratified_split(&group_labels, fraction, rng);
+    let mut is_val = vec![false; group_labels.len()];
+    for g in val_groups {
+        is_val[g] = true;
+    }
+    (0..labels.len()).partition(|&i| !is_val[member_group[i]])
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -72,5 +112,36 @@ mod tests {
         assert_ne!(v, (0..50).collect::<Vec<_>>());
         v.sort_unstable();
         assert_eq!(v, (0..50).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn groups_stay_together_and_singletons_reduce_to_the_plain_split() {
+        let labels: Vec<usize> = (0..40).map(|i| i % 4).collect();
+        let ones: Vec<usize> = (0..40).collect();
+        let plain = stratified_split(&labels, 0.25, &mut rng_from_seed(5));
+        let single = grouped_stratified_split(&labels, Some(&ones), 0.25, &mut rng_from_seed(5));
+        assert_eq!(plain, single);
+        // 10 originals (labels 0..4 cycling) followed by 3 copies each,
+        // copy-major as the augmentation lays them out.
+        let orig: Vec<usize> = (0..10).map(|i| i % 2).collect();
+        let mut lab = orig.clone();
+        let mut grp: Vec<usize> = (0..10).collect();
+        for i in 0..10 {
+            for _ in 0..3 {
+                lab.push(orig[i]);
+                grp.push(i);
+            }
+        }
+        let (tr, va) = grouped_stratified_split(&lab, Some(&grp), 0.2, &mut rng_from_seed(1));
+        assert_eq!(tr.len() + va.len(), lab.len());
+        let val_groups: std::collections::BTreeSet<usize> = va.iter().map(|&i| grp[i]).collect();
+        assert_eq!(val_groups.len(), 2, "20 % of 10 utterances");
+        assert_eq!(va.len(), 8, "each validation utterance with its 3 copies");
+        assert!(
+            tr.iter().all(|&i| !val_groups.contains(&grp[i])),
+            "a copy leaked into training"
+        );
+        let classes: std::collections::BTreeSet<usize> = va.iter().map(|&i| lab[i]).collect();
+        assert_eq!(classes.len(), 2, "stratified: one utterance of each class");
     }
 }
