@@ -155,6 +155,16 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
         c.ensemble = 1;
         out.push((format!("ensemble (1 network, not {})", base.ensemble), c));
     }
+    if !base.test.vtln.is_empty() {
+        let mut c = base.clone();
+        c.test.vtln.clear();
+        out.push(("test-time VTLN averaging".to_string(), c));
+    }
+    if base.input.position {
+        let mut c = base.clone();
+        c.input.position = false;
+        out.push(("position in the utterance".to_string(), c));
+    }
     if base.input.trim_silence {
         let mut c = base.clone();
         c.input.trim_silence = false;
@@ -316,7 +326,8 @@ mod tests {
     #[test]
     fn ablations_split_augmentation_ensemble_and_variance_norm() {
         let text = "ensemble = 3\n[frontend]\npost = { deltas = true, cmvn = \"meanvar\" }\n\
-                    [augment]\nvtln = [0.9, 1.1]\nwave = { speed = [0.9, 1.1], noise_snr_db = [10.0, 20.0] }\n";
+                    [augment]\nvtln = [0.9, 1.1]\nwave = { speed = [0.9, 1.1], noise_snr_db = [10.0, 20.0] }\n\
+                    [input]\nposition = true\n[test]\nvtln = [0.9, 1.0, 1.1]\n";
         let base = ExperimentConfig::from_toml_str(text, std::path::Path::new("a.toml")).unwrap();
         let all = ablations(&base);
         let get = |name: &str| {
@@ -331,6 +342,9 @@ mod tests {
         assert_eq!(get("VTLN warping").augment.vtln, None);
         assert_eq!(get("additive noise").augment.wave.noise_snr_db, None);
         assert_eq!(get("ensemble").ensemble, 1);
+        assert!(get("test-time VTLN").test.vtln.is_empty());
+        assert!(get("test-time VTLN").augment.vtln.is_some());
+        assert!(!get("position").input.position);
         assert_eq!(
             get("variance normalisation")
                 .frontend_options()
