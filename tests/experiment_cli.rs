@@ -236,3 +236,63 @@ fn an_ensemble_is_trained_saved_and_evaluated_as_one_model() {
     // garbage (e.g. mismatched members) would sit near chance (0.1).
     assert!(acc > 0.7, "accuracy {acc}");
 }
+
+#[test]
+fn position_and_test_time_vtln_travel_with_the_saved_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus(dir.path());
+    let cfg = dir.path().join("pos.toml");
+    std::fs::write(
+        &cfg,
+        CONFIG.replace(
+            "trim_silence = true",
+            "trim_silence = true\nposition = true\n[test]\nvtln = [0.92, 1.0, 1.08]",
+        ),
+    )
+    .unwrap();
+    let model = dir.path().join("p.safetensors");
+    let (ok, train_out, stderr) = run(&[
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--split",
+        "speakers:gbf2",
+        "--model-out",
+        model.to_str().unwrap(),
+    ]);
+    assert!(ok, "train failed: {stderr}");
+    let (members, _) = speechfront::train::persist::load_ensemble(&model).unwrap();
+    // 13 cepstra + deltas + delta-deltas, plus the position column, over
+    // ±3 frames.
+    assert_eq!(members[0].input_dim, 7 * (39 + 1));
+    // The held-out voice alone, evaluated from the file: the same decision
+    // rule (position column, three warps) must give the same figure as the
+    // one `train` printed for that split.
+    let held = dir.path().join("held");
+    std::fs::create_dir_all(&held).unwrap();
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.contains("_gbf2_") {
+            std::fs::copy(&p, held.join(&name)).unwrap();
+        }
+    }
+    let (ok, eval_out, stderr) = run(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        held.to_str().unwrap(),
+    ]);
+    assert!(ok, "evaluate failed: {stderr}");
+    let line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("accuracy"))
+            .unwrap_or_else(|| panic!("no accuracy line in {s}"))
+            .to_string()
+    };
+    assert_eq!(line(&train_out), line(&eval_out));
+    assert!(line(&eval_out).contains("(30 utterances)"), "{eval_out}");
+}
