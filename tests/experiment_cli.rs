@@ -57,6 +57,23 @@ fn run(args: &[&str]) -> (bool, String, String) {
     (out.status.success(), stdout, stderr)
 }
 
+/// `speechfront train` on `data` with `cfg`, saving to `model`.
+fn train(data: &Path, cfg: &Path, model: &Path, split: Option<&str>) -> (bool, String, String) {
+    let mut args = vec![
+        "train",
+        "--data",
+        data.to_str().unwrap(),
+        "--config",
+        cfg.to_str().unwrap(),
+        "--model-out",
+        model.to_str().unwrap(),
+    ];
+    if let Some(s) = split {
+        args.extend(["--split", s]);
+    }
+    run(&args)
+}
+
 fn report_accuracies(path: &Path) -> Vec<f64> {
     let v: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
@@ -139,17 +156,7 @@ fn train_then_evaluate_prints_json_on_the_last_line() {
     let data = corpus(dir.path());
     let cfg = dir.path().join("tiny.toml");
     let model = dir.path().join("m.safetensors");
-    let (ok, stdout, stderr) = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--split",
-        "speakers:gbf2",
-        "--model-out",
-        model.to_str().unwrap(),
-    ]);
+    let (ok, stdout, stderr) = train(&data, &cfg, &model, Some("speakers:gbf2"));
     assert!(ok, "train failed: {stderr}");
     assert!(
         stderr.contains("3_usm3_9.wav"),
@@ -200,15 +207,7 @@ fn an_ensemble_is_trained_saved_and_evaluated_as_one_model() {
     let cfg = dir.path().join("ens.toml");
     std::fs::write(&cfg, format!("ensemble = 2\n{CONFIG}")).unwrap();
     let model = dir.path().join("e.safetensors");
-    let (ok, _, stderr) = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--model-out",
-        model.to_str().unwrap(),
-    ]);
+    let (ok, _, stderr) = train(&data, &cfg, &model, None);
     assert!(ok, "train failed: {stderr}");
     let (members, _) = speechfront::train::persist::load_ensemble(&model).unwrap();
     assert_eq!(members.len(), 2);
@@ -251,17 +250,7 @@ fn position_and_test_time_vtln_travel_with_the_saved_model() {
     )
     .unwrap();
     let model = dir.path().join("p.safetensors");
-    let (ok, train_out, stderr) = run(&[
-        "train",
-        "--data",
-        data.to_str().unwrap(),
-        "--config",
-        cfg.to_str().unwrap(),
-        "--split",
-        "speakers:gbf2",
-        "--model-out",
-        model.to_str().unwrap(),
-    ]);
+    let (ok, train_out, stderr) = train(&data, &cfg, &model, Some("speakers:gbf2"));
     assert!(ok, "train failed: {stderr}");
     let (members, _) = speechfront::train::persist::load_ensemble(&model).unwrap();
     // 13 cepstra + deltas + delta-deltas, plus the position column, over
