@@ -57,9 +57,10 @@
 //!   only the phase, so power, mel and MFCC are the same.
 //! - A mel filter that covers no FFT bin is an error here (Kaldi errors too;
 //!   librosa only warns).
-//! - Dither draws from the caller's seeded generator (Gaussian via
-//!   `rand_distr`), so dithered output cannot match Kaldi's own random
-//!   numbers; parity is checked with dither 0.
+//! - Dither draws from the caller's seeded generator (one key per frame,
+//!   normals from the block Box-Muller generator in [`gauss`]), so
+//!   dithered output cannot match Kaldi's own random numbers; parity is
+//!   checked with dither 0.
 //!
 //! # Speed
 //! [`Frontend::compute`] runs each frame through reused scratch buffers and
@@ -99,6 +100,11 @@ pub mod compress;
 pub mod dct;
 mod error;
 pub mod framing;
+pub mod gauss;
+#[cfg(target_arch = "x86_64")]
+mod gauss_avx;
+#[cfg(target_arch = "x86_64")]
+mod gauss_avx512;
 mod kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels_avx;
