@@ -19,9 +19,8 @@ use std::arch::x86_64::{
     _mm512_test_epi32_mask, _mm512_xor_si512, _CMP_GT_OQ,
 };
 
-use super::gauss::{
-    ANGLE_STEP, BLOCK, COS_C, GAMMA, LN2_HI, LN2_LO, LN_C, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32,
-};
+use super::gauss::{ANGLE_STEP, BLOCK, COS_C, GAMMA, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32};
+use super::ln::{LN2_HI, LN2_LO, LN_C};
 
 /// Normals per step: two blocks.
 const STEP: usize = 2 * BLOCK;
@@ -48,7 +47,7 @@ fn poly(z: __m512, c: [f32; 4]) -> __m512 {
     p
 }
 
-/// See [`super::gauss::ln`].
+/// [`super::ln::ln_normal`] on 16 lanes.
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn ln(u: __m512) -> __m512 {
