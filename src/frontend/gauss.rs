@@ -29,10 +29,11 @@
 //! A frame length that is not a multiple of 16 discards the rest of its
 //! last block.
 //!
-//! `ln`, `sin` and `cos` are polynomials in f32 (series, not tables): `ln`
-//! is [`super::ln`] (within 2 ulp); `sin x` and `cos x` on
+//! `ln`, `sin` and `cos` are polynomials in f32 (series, not tables): `ln m`
+//! for `m` in `[sqrt(1/2), sqrt(2))` as `2 atanh(s)`, `s = (m - 1)/(m + 1)`,
+//! truncated after `s^9` (error < 1e-9 relative); `sin x` and `cos x` on
 //! `|x| <= pi/4` by Taylor series up to `x^9` and `x^10` (errors < 2e-9 and
-//! 3e-8, below half an f32 ulp). The tests bound them to 2 ulp against
+//! 3e-8, below half an f32 ulp). The tests bound each to a few ulp against
 //! f64 and check the draws' moments, a Kolmogorov-Smirnov distance and a
 //! chi-square over bins out to 4.5 sigma.
 //!
@@ -46,7 +47,6 @@
 
 use rand::Rng as _;
 
-use super::ln::ln_normal;
 use crate::nn::Rng;
 
 /// Normals per block: 8 pairs, one per AVX2 lane.
@@ -61,6 +61,13 @@ pub(super) const MIX2: u64 = 0x94d0_49bb_1331_11eb;
 /// `2^-31` and `2^-32` (exact in f32).
 pub(super) const TWO_M31: f32 = 1.0 / 2_147_483_648.0;
 pub(super) const TWO_M32: f32 = 1.0 / 4_294_967_296.0;
+/// `ln 2 = LN2_HI + LN2_LO`, `LN2_HI = 355/512` with 9 significant bits
+/// so that `e LN2_HI` is exact for every exponent `|e| <= 32` seen here.
+pub(super) const LN2_HI: f32 = 355.0 / 512.0;
+pub(super) const LN2_LO: f32 = (std::f64::consts::LN_2 - 355.0 / 512.0) as f32;
+/// Series of `atanh(s)/s - 1 = s^2/3 + s^4/5 + ...`, doubled: coefficients
+/// of `t = s^2` in `(ln m - 2s) / s^3`.
+pub(super) const LN_C: [f32; 4] = [2.0 / 3.0, 2.0 / 5.0, 2.0 / 7.0, 2.0 / 9.0];
 /// Taylor coefficients of `(sin x - x)/x^3` in `z = x^2`.
 pub(super) const SIN_C: [f32; 4] = [-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362_880.0];
 /// Taylor coefficients of `(cos x - 1 + x^2/2)/x^4` in `z = x^2`.
@@ -74,6 +81,24 @@ fn mix(z: u64) -> u64 {
     let z = (z ^ (z >> 30)).wrapping_mul(MIX1);
     let z = (z ^ (z >> 27)).wrapping_mul(MIX2);
     z ^ (z >> 31)
+}
+
+/// `ln u` for a positive normal `u`: `u = 2^e m`, `m` in
+/// `[sqrt(1/2), sqrt(2))`, `ln m = 2 atanh((m - 1)/(m + 1))`.
+#[inline(always)]
+pub(super) fn ln(u: f32) -> f32 {
+    let bits = u.to_bits();
+    let mut e = ((bits >> 23) as i32 - 127) as f32;
+    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    if m > std::f32::consts::SQRT_2 {
+        m *= 0.5;
+        e += 1.0;
+    }
+    let s = (m - 1.0) / (m + 1.0);
+    let t = s * s;
+    let p = LN_C[0] + t * (LN_C[1] + t * (LN_C[2] + t * LN_C[3]));
+    let ln_m = (s + s) + (s * t) * p;
+    (e * LN2_LO + ln_m) + e * LN2_HI
 }
 
 /// `(sin x, cos x)` for `|x| <= pi/4`.
@@ -90,7 +115,7 @@ pub(super) fn sin_cos(x: f32) -> (f32, f32) {
 pub(super) fn pair(z: u64) -> (f32, f32) {
     let k = (z >> 33) as i32;
     let u = k as f32 * TWO_M31 + TWO_M32;
-    let r = (ln_normal(u) * -2.0).sqrt();
+    let r = (ln(u) * -2.0).sqrt();
     let b = (z as u32).wrapping_add(1 << 29);
     let q = b >> 30;
     let x = ((b & 0x3fff_ffff) as i32 - (1 << 29)) as f32 * ANGLE_STEP;

@@ -7,16 +7,18 @@
 //! quarter-turn choice as blends and sign flips instead of branches.
 
 use std::arch::x86_64::{
-    __m256, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_ps, _mm256_and_si256,
-    _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cvtepi32_ps,
-    _mm256_loadu_ps, _mm256_mul_epu32, _mm256_mul_ps, _mm256_set1_epi32, _mm256_set1_epi64x,
-    _mm256_set1_ps, _mm256_setr_epi64x, _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_slli_epi64,
-    _mm256_sqrt_ps, _mm256_srli_epi32, _mm256_srli_epi64, _mm256_storeu_ps, _mm256_sub_epi32,
-    _mm256_sub_ps, _mm256_xor_ps, _mm256_xor_si256,
+    __m256, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_ps, _mm256_and_ps,
+    _mm256_and_si256, _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps,
+    _mm256_cvtepi32_ps, _mm256_div_ps, _mm256_loadu_ps, _mm256_mul_epu32, _mm256_mul_ps,
+    _mm256_or_si256, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_ps, _mm256_setr_epi64x,
+    _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_slli_epi64, _mm256_sqrt_ps, _mm256_srli_epi32,
+    _mm256_srli_epi64, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_ps,
+    _mm256_xor_si256, _CMP_GT_OQ,
 };
 
-use super::gauss::{ANGLE_STEP, BLOCK, COS_C, GAMMA, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32};
-use super::kernels_avx::{ln8, poly};
+use super::gauss::{
+    ANGLE_STEP, BLOCK, COS_C, GAMMA, LN2_HI, LN2_LO, LN_C, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32,
+};
 
 /// `a * c` modulo 2^64 per 64-bit lane, with `c` given as its low and
 /// high 32-bit halves broadcast: `lo(a) lo(c) + (hi(a) lo(c) + lo(a)
@@ -47,6 +49,42 @@ fn mix(z: __m256i) -> __m256i {
     _mm256_xor_si256(z, _mm256_srli_epi64(z, 31))
 }
 
+/// Horner's rule `c0 + z (c1 + z (c2 + z c3))`, as the scalar code.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn poly(z: __m256, c: [f32; 4]) -> __m256 {
+    let mut p = _mm256_set1_ps(c[3]);
+    for &ci in c[..3].iter().rev() {
+        p = _mm256_add_ps(_mm256_set1_ps(ci), _mm256_mul_ps(z, p));
+    }
+    p
+}
+
+/// See [`super::gauss::ln`].
+#[inline]
+#[target_feature(enable = "avx2")]
+fn ln(u: __m256) -> __m256 {
+    let bits = _mm256_castps_si256(u);
+    let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(
+        _mm256_srli_epi32(bits, 23),
+        _mm256_set1_epi32(127),
+    ));
+    let m = _mm256_castsi256_ps(_mm256_or_si256(
+        _mm256_and_si256(bits, _mm256_set1_epi32(0x007f_ffff)),
+        _mm256_set1_epi32(0x3f80_0000),
+    ));
+    let big = _mm256_cmp_ps::<_CMP_GT_OQ>(m, _mm256_set1_ps(std::f32::consts::SQRT_2));
+    let m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5)), big);
+    let e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0)));
+    let one = _mm256_set1_ps(1.0);
+    let s = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
+    let t = _mm256_mul_ps(s, s);
+    let p = poly(t, LN_C);
+    let ln_m = _mm256_add_ps(_mm256_add_ps(s, s), _mm256_mul_ps(_mm256_mul_ps(s, t), p));
+    let lo = _mm256_add_ps(_mm256_mul_ps(e, _mm256_set1_ps(LN2_LO)), ln_m);
+    _mm256_add_ps(lo, _mm256_mul_ps(e, _mm256_set1_ps(LN2_HI)))
+}
+
 /// One block: `(r cos theta, r sin theta)` of the 8 draws whose high
 /// 32-bit halves are `hi` and low halves `lo` (lane `l` = pair `l`).
 #[inline]
@@ -57,7 +95,7 @@ fn pairs(hi: __m256i, lo: __m256i) -> (__m256, __m256) {
         _mm256_mul_ps(k, _mm256_set1_ps(TWO_M31)),
         _mm256_set1_ps(TWO_M32),
     );
-    let r = _mm256_sqrt_ps(_mm256_mul_ps(ln8(u), _mm256_set1_ps(-2.0)));
+    let r = _mm256_sqrt_ps(_mm256_mul_ps(ln(u), _mm256_set1_ps(-2.0)));
     let b = _mm256_add_epi32(lo, _mm256_set1_epi32(1 << 29));
     let res = _mm256_sub_epi32(
         _mm256_and_si256(b, _mm256_set1_epi32(0x3fff_ffff)),

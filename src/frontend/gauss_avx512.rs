@@ -19,8 +19,9 @@ use std::arch::x86_64::{
     _mm512_test_epi32_mask, _mm512_xor_si512, _CMP_GT_OQ,
 };
 
-use super::gauss::{ANGLE_STEP, BLOCK, COS_C, GAMMA, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32};
-use super::ln::{LN2_HI, LN2_LO, LN_C};
+use super::gauss::{
+    ANGLE_STEP, BLOCK, COS_C, GAMMA, LN2_HI, LN2_LO, LN_C, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32,
+};
 
 /// Normals per step: two blocks.
 const STEP: usize = 2 * BLOCK;
@@ -47,7 +48,7 @@ fn poly(z: __m512, c: [f32; 4]) -> __m512 {
     p
 }
 
-/// [`super::ln::ln_normal`] on 16 lanes.
+/// See [`super::gauss::ln`].
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn ln(u: __m512) -> __m512 {

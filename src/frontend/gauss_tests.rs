@@ -45,6 +45,27 @@ fn cdf(x: f64) -> f64 {
 }
 
 #[test]
+fn ln_is_within_two_ulp_of_f64() {
+    // u from 2^-32 to 1, the range the radius uses, log-spaced and dense
+    // near 1 where ln u -> 0.
+    let mut worst = 0.0f64;
+    for i in 0..200_000 {
+        let u = (2.0f64.powf(-32.0 * i as f64 / 200_000.0)) as f32;
+        for u in [u, 1.0 - u * 1e-3] {
+            let got = ln(u) as f64;
+            let want = (u as f64).ln();
+            let ulp = (want.abs() as f32).max(f32::MIN_POSITIVE);
+            let ulp = (f32::from_bits(ulp.to_bits() + 1) - ulp) as f64;
+            worst = worst.max((got - want).abs() / ulp);
+        }
+    }
+    assert_eq!(ln(1.0), 0.0, "ln 1 exactly");
+    // Each f32 operation rounds by half an ulp; the division and the
+    // final sums stay within 2 ulp of the exact logarithm.
+    assert!(worst <= 2.0, "ln off by {worst} ulp");
+}
+
+#[test]
 fn sin_cos_are_within_two_ulp_on_the_octant() {
     let mut worst = 0.0f64;
     let q = std::f64::consts::FRAC_PI_4;

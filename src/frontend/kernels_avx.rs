@@ -1,5 +1,4 @@
-//! AVX versions of the [`super::kernels`] reductions and the AVX2 form of
-//! [`super::ln`], picked at run time.
+//! AVX versions of the [`super::kernels`] reductions, picked at run time.
 //!
 //! Why: inlined into the per-frame loop, the portable kernels' 32 partial
 //! sums did not survive LLVM's vectoriser (callgrind on the 600 s CLI run
@@ -15,15 +14,11 @@
 //! scalar code.
 
 use std::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_and_ps, _mm256_and_si256, _mm256_blendv_ps, _mm256_castps_si256,
-    _mm256_castsi256_ps, _mm256_cmp_ps, _mm256_cmpgt_epi32, _mm256_cvtepi32_ps, _mm256_div_ps,
-    _mm256_loadu_ps, _mm256_max_ps, _mm256_movemask_ps, _mm256_mul_ps, _mm256_or_si256,
-    _mm256_set1_epi32, _mm256_set1_ps, _mm256_setzero_ps, _mm256_srli_epi32, _mm256_storeu_ps,
-    _mm256_sub_epi32, _mm256_sub_ps, _CMP_GT_OQ,
+    __m256, _mm256_add_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_set1_ps, _mm256_setzero_ps,
+    _mm256_storeu_ps, _mm256_sub_ps,
 };
 
 use super::kernels::{reduce, sequential_dot};
-use super::ln::{ln_floored_portable, LN2_HI, LN2_LO, LN_C};
 
 /// The last step shared by all: 8 lanes through the portable tree.
 #[inline]
@@ -116,70 +111,4 @@ pub fn sum_sq_centred(a: &[f32], m: f32) -> f32 {
         }
     }
     reduce32(acc) + tail
-}
-
-/// Horner's rule `c0 + z (c1 + z (c2 + z c3))`, as the scalar code.
-#[inline]
-#[target_feature(enable = "avx2")]
-pub(super) fn poly(z: __m256, c: [f32; 4]) -> __m256 {
-    let mut p = _mm256_set1_ps(c[3]);
-    for &ci in c[..3].iter().rev() {
-        p = _mm256_add_ps(_mm256_set1_ps(ci), _mm256_mul_ps(z, p));
-    }
-    p
-}
-
-/// [`super::ln::ln_normal`] on 8 lanes (positive normal finite inputs):
-/// the same operations in the same order, the `m > sqrt 2` branch as a
-/// blend.
-#[inline]
-#[target_feature(enable = "avx2")]
-pub(super) fn ln8(u: __m256) -> __m256 {
-    let bits = _mm256_castps_si256(u);
-    let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(
-        _mm256_srli_epi32(bits, 23),
-        _mm256_set1_epi32(127),
-    ));
-    let m = _mm256_castsi256_ps(_mm256_or_si256(
-        _mm256_and_si256(bits, _mm256_set1_epi32(0x007f_ffff)),
-        _mm256_set1_epi32(0x3f80_0000),
-    ));
-    let big = _mm256_cmp_ps::<_CMP_GT_OQ>(m, _mm256_set1_ps(std::f32::consts::SQRT_2));
-    let m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5)), big);
-    let e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0)));
-    let one = _mm256_set1_ps(1.0);
-    let s = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
-    let t = _mm256_mul_ps(s, s);
-    let p = poly(t, LN_C);
-    let ln_m = _mm256_add_ps(_mm256_add_ps(s, s), _mm256_mul_ps(_mm256_mul_ps(s, t), p));
-    let lo = _mm256_add_ps(_mm256_mul_ps(e, _mm256_set1_ps(LN2_LO)), ln_m);
-    _mm256_add_ps(lo, _mm256_mul_ps(e, _mm256_set1_ps(LN2_HI)))
-}
-
-/// See [`super::ln::ln_floored`]. A group of 8 with any value outside the
-/// positive normal floats goes through the scalar code, as does the tail.
-#[target_feature(enable = "avx2")]
-pub fn ln_floored(x: &mut [f32], floor: f32) {
-    let fl = _mm256_set1_ps(floor);
-    // Positive normal finite: 0x007f_ffff < bits < 0x7f80_0000 as signed
-    // integers (negative floats have the sign bit, so fail the first).
-    let low = _mm256_set1_epi32(0x0080_0000 - 1);
-    let high = _mm256_set1_epi32(0x7f80_0000);
-    let mut c = x.chunks_exact_mut(8);
-    for o in &mut c {
-        // SAFETY: the chunk holds 8 floats.
-        let v = _mm256_max_ps(unsafe { _mm256_loadu_ps(o.as_ptr()) }, fl);
-        let bits = _mm256_castps_si256(v);
-        let normal = _mm256_and_si256(
-            _mm256_cmpgt_epi32(bits, low),
-            _mm256_cmpgt_epi32(high, bits),
-        );
-        if _mm256_movemask_ps(_mm256_castsi256_ps(normal)) == 0xff {
-            // SAFETY: the chunk holds 8 floats.
-            unsafe { _mm256_storeu_ps(o.as_mut_ptr(), ln8(v)) };
-        } else {
-            ln_floored_portable(o, floor);
-        }
-    }
-    ln_floored_portable(c.into_remainder(), floor);
 }

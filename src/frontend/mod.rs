@@ -110,7 +110,6 @@ mod kernels;
 mod kernels_avx;
 pub mod layers;
 pub mod learned;
-pub mod ln;
 pub mod mel;
 pub mod options;
 pub mod pipeline;
