@@ -6,7 +6,8 @@
 //! - `kaldi_mfcc_16k`: the Kaldi preset with dither 0 (the deterministic
 //!   setting the parity tests use);
 //! - `kaldi_mfcc_16k_dither1`: the same with Kaldi's default dither 1.0
-//!   (one Gaussian draw per sample dominates the cost);
+//!   (one Gaussian draw per frame sample, ~2.5 per input sample, from
+//!   `frontend::gauss`);
 //! - `dither_normals_per_frame`: the dither alone, 400 Gaussian draws
 //!   added to a frame buffer per frame (`frontend::gauss::add_normals`),
 //!   as many frames as the MFCC runs;
