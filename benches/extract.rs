@@ -6,7 +6,11 @@
 //! - `kaldi_mfcc_16k`: the Kaldi preset with dither 0 (the deterministic
 //!   setting the parity tests use);
 //! - `kaldi_mfcc_16k_dither1`: the same with Kaldi's default dither 1.0
-//!   (one Gaussian draw per sample dominates the cost);
+//!   (one Gaussian draw per frame sample, ~2.5 per input sample, from
+//!   `frontend::gauss`);
+//! - `dither_normals_per_frame`: the dither alone, 400 Gaussian draws
+//!   added to a frame buffer per frame (`frontend::gauss::add_normals`),
+//!   as many frames as the MFCC runs;
 //! - `realfft_512_per_frame`: copy each 400-sample frame into a zero-padded
 //!   512-point buffer and transform it, nothing else.
 //!
@@ -23,6 +27,7 @@ use std::hint::black_box;
 use criterion::{criterion_group, Criterion, Throughput};
 use rand::RngExt;
 use realfft::RealFftPlanner;
+use speechfront::frontend::gauss::add_normals;
 use speechfront::frontend::{Feature, Frontend, FrontendOptions, Preset};
 use speechfront::nn::{rng_from_seed, Rng};
 
@@ -65,6 +70,18 @@ fn bare_fft(x: &[f32], n_frames: usize, shift: usize) -> impl FnMut() {
     }
 }
 
+/// The dither alone: `n_frames` frames of 400 draws into one buffer.
+fn dither_only(n_frames: usize) -> impl FnMut() {
+    let mut rng = rng_from_seed(3);
+    let mut frame = vec![0.0f32; 400];
+    move || {
+        for _ in 0..n_frames {
+            add_normals(&mut rng, 1.0, &mut frame);
+            black_box(&frame);
+        }
+    }
+}
+
 fn kaldi_frontend(dither: f32) -> Frontend {
     let mut opts = FrontendOptions::preset(Preset::Kaldi, Feature::Mfcc, RATE as f32);
     opts.frame.dither = dither;
@@ -95,20 +112,31 @@ fn cputime_report() {
     let mfcc = best_cpu_seconds(|| {
         black_box(fe.compute(black_box(&x), &mut rng));
     });
+    let dithered = kaldi_frontend(1.0);
+    let mfcc_dither = best_cpu_seconds(|| {
+        black_box(dithered.compute(black_box(&x), &mut rng));
+    });
+    let dither = best_cpu_seconds(dither_only(n_frames));
     let fft = best_cpu_seconds(bare_fft(&x, n_frames, fe.options().frame_shift()));
     let audio = SECONDS as f64;
     println!("thread CPU time, best of 15, {SECONDS} s at {RATE} Hz ({n_frames} frames):");
+    for (name, t) in [
+        ("kaldi_mfcc_16k", mfcc),
+        ("kaldi_mfcc_16k_dither1", mfcc_dither),
+        ("dither_normals_per_frame", dither),
+    ] {
+        println!(
+            "  {name:<24} {:8.2} ms  {:8.0}x real time",
+            t * 1e3,
+            audio / t
+        );
+    }
     println!(
-        "  kaldi_mfcc_16k        {:8.2} ms  {:8.0}x real time",
-        mfcc * 1e3,
-        audio / mfcc
-    );
-    println!(
-        "  realfft_512_per_frame {:8.2} ms  {:8.0}x real time",
+        "  realfft_512_per_frame    {:8.2} ms  {:8.0}x real time",
         fft * 1e3,
         audio / fft
     );
-    println!("  ratio mfcc / fft      {:8.2}", mfcc / fft);
+    println!("  ratio mfcc / fft         {:8.2}", mfcc / fft);
 }
 
 fn frontend(c: &mut Criterion) {
@@ -130,6 +158,11 @@ fn frontend(c: &mut Criterion) {
     g.bench_function("kaldi_mfcc_16k_dither1", |b| {
         let mut rng = rng_from_seed(2);
         b.iter(|| black_box(dithered.compute(black_box(&x), &mut rng)))
+    });
+
+    g.bench_function("dither_normals_per_frame", |b| {
+        let mut run = dither_only(n_frames);
+        b.iter(&mut run)
     });
 
     g.bench_function("realfft_512_per_frame", |b| {

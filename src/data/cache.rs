@@ -4,7 +4,7 @@
 //! An entry's key is the BLAKE3 hash of
 //!
 //! ```text
-//! "speechfront-feature-cache-v1\0" ++ crate version ++ "\0"
+//! "speechfront-feature-cache-v2\0" ++ crate version ++ "\0"
 //!   ++ len(config) as u64 LE ++ config ++ file contents
 //! ```
 //!
@@ -35,7 +35,11 @@ use serde_json::Value;
 
 use super::DataError;
 
-const KEY_DOMAIN: &[u8] = b"speechfront-feature-cache-v1\0";
+/// The tag's version changes when the same configuration computes
+/// different numbers: v2 when dither moved from `rand_distr`'s
+/// `StandardNormal` to `frontend::gauss` (same distribution, other draws),
+/// so no v1 dithered entry is served.
+const KEY_DOMAIN: &[u8] = b"speechfront-feature-cache-v2\0";
 
 /// Counts of what the cache did, for progress lines and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

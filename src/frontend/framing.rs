@@ -5,8 +5,7 @@
 //! copy (scaled by `sample_scale`) -> dither -> remove DC -> raw log energy
 //! -> pre-emphasis -> window -> zero-pad to the FFT size.
 
-use rand_distr::{Distribution, StandardNormal};
-
+use super::gauss::add_normals;
 use super::kernels::{scale_into, sum, sum_sq, sum_sq_centred};
 use super::options::{Edges, FrontendOptions, Padding};
 use super::window::make_window;
@@ -204,10 +203,8 @@ impl Framer {
         }
         if self.dither != 0.0 {
             total = None;
-            for o in stage.iter_mut() {
-                let g: f32 = StandardNormal.sample(rng);
-                *o += self.dither * g;
-            }
+            // One independent draw per frame sample, frames in order.
+            add_normals(rng, self.dither, stage);
         }
         let mean = match (self.remove_dc, total) {
             (false, _) => 0.0,
