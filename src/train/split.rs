@@ -126,9 +126,9 @@ mod tests {
         let orig: Vec<usize> = (0..10).map(|i| i % 2).collect();
         let mut lab = orig.clone();
         let mut grp: Vec<usize> = (0..10).collect();
-        for i in 0..10 {
+        for (i, &c) in orig.iter().enumerate() {
             for _ in 0..3 {
-                lab.push(orig[i]);
+                lab.push(c);
                 grp.push(i);
             }
         }
