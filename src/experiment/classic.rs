@@ -53,11 +53,26 @@ pub fn utterance_features(
     let min_len = fe.options().frame_length();
     let s = prepare_samples(samples, rate, input, min_len);
     let x = fe.compute(&s, &mut rng_from_seed(seed));
-    if input.position {
-        with_position(x)
+    let x = if input.position { with_position(x) } else { x };
+    if input.duration {
+        with_duration(x)
     } else {
         x
     }
+}
+
+/// `x` with one more column holding the utterance's length in frames `T`
+/// as `ln(T / 50)` (0 for a half-second word at a 10 ms shift). See
+/// `InputConfig::duration`.
+///
+/// # Shapes
+/// `(T, d) -> (T, d + 1)`
+pub fn with_duration(x: Array2<f32>) -> Array2<f32> {
+    let (t, d) = x.dim();
+    let mut y = Array2::zeros((t, d + 1));
+    y.slice_mut(ndarray::s![.., ..d]).assign(&x);
+    y.column_mut(d).fill((t.max(1) as f32 / 50.0).ln());
+    y
 }
 
 /// `x` with one more column: each frame's relative position `t / (T - 1)`
@@ -98,6 +113,7 @@ pub fn corpus_features(
         &cfg.input.speech,
         cfg.sample_rate_hz,
         cfg.input.position,
+        cfg.input.duration,
     ))?;
     corpus
         .data
@@ -453,7 +469,7 @@ fn train_member(
                 labels,
                 Some(groups),
                 n_classes,
-                cfg.input.context,
+                crate::nn::context::Splice::dilated(cfg.input.context, cfg.input.dilation),
                 classes,
                 observer,
             )?
@@ -698,5 +714,33 @@ mod tests {
         assert_eq!(y.column(2).to_vec(), vec![0.0, 0.25, 0.5, 0.75, 1.0]);
         assert_eq!(with_position(Array2::zeros((1, 2)))[[0, 2]], 0.5);
         assert_eq!(with_position(Array2::zeros((0, 2))).dim(), (0, 3));
+    }
+
+    #[test]
+    fn duration_column_is_the_log_length() {
+        let x = Array2::from_shape_fn((100, 2), |(i, j)| (i * 10 + j) as f32);
+        let y = with_duration(x.clone());
+        assert_eq!(y.dim(), (100, 3));
+        assert_eq!(y.slice(ndarray::s![.., ..2]), x);
+        // ln(100 / 50) = ln 2 on every frame.
+        assert!(y.column(2).iter().all(|&v| (v - 2f32.ln()).abs() < 1e-6));
+        assert_eq!(with_duration(Array2::zeros((50, 1)))[[7, 1]], 0.0);
+        assert_eq!(with_duration(Array2::zeros((0, 2))).dim(), (0, 3));
+    }
+
+    #[test]
+    fn dilation_is_checked() {
+        let bad = |s: &str| {
+            ExperimentConfig::from_toml_str(s, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(bad("[input]\ndilation = 0\n").contains("input.dilation (0)"));
+        let e = bad("[input]\ndilation = 2\n[frontend.learn]\nmel = { learn = true, init = \"classic\", kind = \"matrix\" }\n");
+        assert!(e.contains("input.dilation (2)"), "{e}");
+        let e = bad("[input]\nduration = true\n[frontend.learn]\nmel = { learn = true, init = \"classic\", kind = \"matrix\" }\n");
+        assert!(e.contains("input.duration"), "{e}");
+        let ok = ExperimentConfig::from_toml_str("[input]\ndilation = 2\n", Path::new("t.toml"));
+        assert_eq!(ok.unwrap().input.dilation, 2);
     }
 }

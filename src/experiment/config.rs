@@ -95,6 +95,24 @@ pub struct InputConfig {
     /// only. Default: false.
     #[serde(default)]
     pub position: bool,
+    /// Frames between the stacked neighbours in `context` mode: frame `t`
+    /// sees `t + dilation j` for `j = -context ..= context` (see
+    /// [`crate::nn::context::Splice`]). 2 with `context = 5` reaches ±10
+    /// frames through 11 of them. Hand-crafted front ends only.
+    /// Default: 1 (adjacent frames).
+    #[serde(default = "d_dilation")]
+    pub dilation: usize,
+    /// Append the utterance's length, `ln(T / 50)` for `T` (trimmed)
+    /// frames, to every frame as one more feature dimension (after the
+    /// position, when both are on). With the position it tells the
+    /// classifier how long the word is, not only where in it a frame lies.
+    /// Hand-crafted front ends only. Default: false.
+    #[serde(default)]
+    pub duration: bool,
+}
+
+fn d_dilation() -> usize {
+    1
 }
 
 impl Default for InputConfig {
@@ -301,6 +319,20 @@ impl ExperimentConfig {
             return Err(bad(
                 "input.position is supported for hand-crafted front ends only".into(),
             ));
+        }
+        if self.input.duration && self.has_learned_stage() {
+            return Err(bad(
+                "input.duration is supported for hand-crafted front ends only".into(),
+            ));
+        }
+        if self.input.dilation == 0 {
+            return Err(bad("input.dilation (0) must be >= 1".into()));
+        }
+        if self.input.dilation != 1 && self.has_learned_stage() {
+            return Err(bad(format!(
+                "input.dilation ({}) other than 1 is supported for hand-crafted front ends only",
+                self.input.dilation
+            )));
         }
         if !self.test.vtln.is_empty() && self.has_learned_stage() {
             return Err(bad(

@@ -165,6 +165,22 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
         c.input.position = false;
         out.push(("position in the utterance".to_string(), c));
     }
+    if base.input.duration {
+        let mut c = base.clone();
+        c.input.duration = false;
+        out.push(("utterance length".to_string(), c));
+    }
+    if base.input.dilation > 1 {
+        let mut c = base.clone();
+        c.input.dilation = 1;
+        out.push((
+            format!(
+                "dilated context (adjacent frames, not every {})",
+                base.input.dilation
+            ),
+            c,
+        ));
+    }
     if base.input.trim_silence {
         let mut c = base.clone();
         c.input.trim_silence = false;

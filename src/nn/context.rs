@@ -14,19 +14,73 @@ use ndarray::{Array2, Array3, ArrayD, ArrayView2, ArrayViewD, Ix3};
 use crate::nn::loss::log_softmax;
 use crate::nn::{Ctx, Layer};
 
+/// Which neighbours a frame is stacked with: frames `t + d j` for
+/// `j = -k ..= k`, so `2k + 1` frames spanning `±d k`.
+///
+/// A dilation `d > 1` widens the window's reach without widening the
+/// input: `k = 5, d = 2` sees ±10 frames (210 ms at a 10 ms shift) through
+/// 11 of them. Deltas already describe each frame's immediate
+/// neighbourhood, so skipping every other frame loses little, while a
+/// longer reach covers more of a word's sound sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Splice {
+    /// Neighbours on each side.
+    pub k: usize,
+    /// Frames between neighbours (1 = adjacent).
+    pub dilation: usize,
+}
+
+impl Splice {
+    /// `±k` adjacent neighbours.
+    pub fn new(k: usize) -> Self {
+        Splice { k, dilation: 1 }
+    }
+
+    /// `±k` neighbours `dilation` frames apart (0 is taken as 1).
+    pub fn dilated(k: usize, dilation: usize) -> Self {
+        Splice {
+            k,
+            dilation: dilation.max(1),
+        }
+    }
+
+    /// Frames stacked per output frame, `2k + 1`.
+    pub fn width(&self) -> usize {
+        2 * self.k + 1
+    }
+
+    /// Source frame of slot `j` (`0..2k + 1`) for output frame `t` of an
+    /// utterance of `len` frames: `clamp(t + d (j - k), 0, len - 1)`.
+    #[inline]
+    pub fn source(&self, t: usize, j: usize, len: usize) -> usize {
+        (t + j * self.dilation)
+            .saturating_sub(self.k * self.dilation)
+            .min(len - 1)
+    }
+}
+
 /// Stacks each of the first `len` frames with its `±k` neighbours, edges
 /// replicated.
 ///
 /// # Shapes
 /// `(frames, dims) -> (len, (2k + 1) dims)`
 pub fn stack_context(x: ArrayView2<'_, f32>, len: usize, k: usize) -> Array2<f32> {
+    stack_spliced(x, len, Splice::new(k))
+}
+
+/// Stacks each of the first `len` frames with the neighbours chosen by
+/// `splice`, edges replicated.
+///
+/// # Shapes
+/// `(frames, dims) -> (len, (2k + 1) dims)`
+pub fn stack_spliced(x: ArrayView2<'_, f32>, len: usize, splice: Splice) -> Array2<f32> {
     let dims = x.ncols();
-    let width = 2 * k + 1;
+    let width = splice.width();
     let mut y = Array2::<f32>::zeros((len, width * dims));
     for t in 0..len {
         let mut row = y.row_mut(t);
         for j in 0..width {
-            let src = (t + j).saturating_sub(k).min(len - 1);
+            let src = splice.source(t, j, len);
             row.slice_mut(ndarray::s![j * dims..(j + 1) * dims])
                 .assign(&x.row(src));
         }
@@ -171,6 +225,21 @@ mod tests {
         );
         let y = stack_context(x.view(), 2, 2);
         assert_eq!(y.row(1).to_vec(), vec![1.0, 1.0, 2.0, 2.0, 2.0]);
+    }
+
+    #[test]
+    fn dilated_stacking_skips_frames_and_replicates_edges() {
+        let x = Array2::from_shape_fn((7, 1), |(t, _)| t as f32);
+        let y = stack_spliced(x.view(), 7, Splice::dilated(2, 2));
+        // Frame 3 sees 3 - 4, 3 - 2, 3, 3 + 2, 3 + 4 (clamped to 0 and 6).
+        assert_eq!(y.row(3).to_vec(), vec![0.0, 1.0, 3.0, 5.0, 6.0]);
+        assert_eq!(y.row(0).to_vec(), vec![0.0, 0.0, 0.0, 2.0, 4.0]);
+        assert_eq!(y.row(6).to_vec(), vec![2.0, 4.0, 6.0, 6.0, 6.0]);
+        // Dilation 1 is plain stacking.
+        assert_eq!(
+            stack_spliced(x.view(), 7, Splice::dilated(2, 1)),
+            stack_context(x.view(), 7, 2)
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 
 use ndarray::{Array2, ArrayView2};
 
-use crate::nn::context::{stack_context, utterance_log_posteriors};
+use crate::nn::context::{stack_spliced, utterance_log_posteriors, Splice};
 use crate::nn::rng_from_seed;
 use crate::nn::spec::{build, MlpSpec, Pooling};
 use crate::train::config::TrainConfig;
@@ -31,14 +31,15 @@ pub struct FrameData {
     pub utt: Vec<usize>,
 }
 
-/// Stacks every frame of every utterance with its `±k` neighbours.
+/// Stacks every frame of every utterance with its neighbours chosen by
+/// `splice`.
 ///
 /// # Errors
 /// Utterances with different feature sizes or no frame.
 pub fn frames_from_utterances(
     utts: &[ArrayView2<'_, f32>],
     labels: &[usize],
-    k: usize,
+    splice: Splice,
 ) -> Result<FrameData, TrainError> {
     if utts.len() != labels.len() {
         return Err(TrainError::Data(format!(
@@ -49,7 +50,7 @@ pub fn frames_from_utterances(
     }
     let dims = utts.first().map_or(0, |u| u.ncols());
     let total: usize = utts.iter().map(|u| u.nrows()).sum();
-    let width = (2 * k + 1) * dims;
+    let width = splice.width() * dims;
     let mut x = Array2::<f32>::zeros((total, width));
     let (mut fl, mut fu) = (Vec::with_capacity(total), Vec::with_capacity(total));
     let mut row = 0;
@@ -63,7 +64,7 @@ pub fn frames_from_utterances(
         if u.nrows() == 0 {
             return Err(TrainError::Data(format!("utterance {i} has no frame")));
         }
-        let s = stack_context(u.view(), u.nrows(), k);
+        let s = stack_spliced(u.view(), u.nrows(), splice);
         x.slice_mut(ndarray::s![row..row + u.nrows(), ..])
             .assign(&s);
         row += u.nrows();
@@ -100,7 +101,7 @@ pub fn train_frame_classifier(
     utts: &[ArrayView2<'_, f32>],
     labels: &[usize],
     n_classes: usize,
-    k: usize,
+    splice: Splice,
     class_names: Vec<String>,
 ) -> Result<TrainedModel, TrainError> {
     train_frame_classifier_observed(
@@ -110,7 +111,7 @@ pub fn train_frame_classifier(
         labels,
         None,
         n_classes,
-        k,
+        splice,
         class_names,
         &mut Silent,
     )
@@ -131,7 +132,7 @@ pub fn train_frame_classifier_observed(
     labels: &[usize],
     groups: Option<&[usize]>,
     n_classes: usize,
-    k: usize,
+    splice: Splice,
     class_names: Vec<String>,
     observer: &mut dyn EpochObserver,
 ) -> Result<TrainedModel, TrainError> {
@@ -157,8 +158,8 @@ pub fn train_frame_classifier_observed(
     let (vu, vl) = pick(utts, labels, &va);
     let tv: Vec<ArrayView2<'_, f32>> = tu.iter().map(|a| a.view()).collect();
     let vv: Vec<ArrayView2<'_, f32>> = vu.iter().map(|a| a.view()).collect();
-    let train = frames_from_utterances(&tv, &tl, k)?;
-    let val = frames_from_utterances(&vv, &vl, k)?;
+    let train = frames_from_utterances(&tv, &tl, splice)?;
+    let val = frames_from_utterances(&vv, &vl, splice)?;
     let input_dim = train.x.ncols();
     let mut network = build(spec, input_dim, n_classes, &mut rng)?;
     if spec.input_norm {
@@ -181,7 +182,8 @@ pub fn train_frame_classifier_observed(
         input_dim,
         n_classes,
         class_names,
-        frame_context: Some(k),
+        frame_context: Some(splice.k),
+        frame_dilation: splice.dilation,
         network,
         history,
     })
@@ -203,7 +205,8 @@ impl TrainedModel {
             TrainError::Data("utterance decision needs a frame classifier (frame_context)".into())
         })?;
         let dummy = vec![0usize; utts.len()];
-        let frames = frames_from_utterances(utts, &dummy, k)?;
+        let splice = Splice::dilated(k, self.frame_dilation);
+        let frames = frames_from_utterances(utts, &dummy, splice)?;
         if frames.x.ncols() != self.input_dim {
             return Err(TrainError::Data(format!(
                 "stacked frames have {} features, the model expects {}",

@@ -30,6 +30,9 @@ pub struct TrainedModel {
     pub class_names: Vec<String>,
     /// `Some(k)` for a frame classifier over `±k` context windows.
     pub frame_context: Option<usize>,
+    /// Frames between a frame classifier's neighbours (1 = adjacent; see
+    /// [`crate::nn::context::Splice`]).
+    pub frame_dilation: usize,
     /// The network; its first layer holds the standardisation when
     /// `spec.input_norm`.
     pub network: Sequential,
@@ -239,6 +242,7 @@ pub fn train_classifier_observed(
         n_classes,
         class_names,
         frame_context: None,
+        frame_dilation: 1,
         network,
         history,
     })

@@ -147,13 +147,25 @@ fn frame_classifier_decides_utterances() {
         lr: 0.01,
         ..Default::default()
     };
-    let mut m =
-        crate::train::frames::train_frame_classifier(&spec, &cfg, &views, &labels, 2, 1, vec![])
-            .unwrap();
+    let mut m = crate::train::frames::train_frame_classifier(
+        &spec,
+        &cfg,
+        &views,
+        &labels,
+        2,
+        crate::nn::context::Splice::new(1),
+        vec![],
+    )
+    .unwrap();
     assert_eq!(m.input_dim, 6, "(2k + 1) * dims");
     let pred = m.predict_utterances(&views).unwrap();
     let acc = crate::train::metrics::accuracy(&pred, &labels);
-    let frames = crate::train::frames::frames_from_utterances(&views, &labels, 1).unwrap();
+    let frames = crate::train::frames::frames_from_utterances(
+        &views,
+        &labels,
+        crate::nn::context::Splice::new(1),
+    )
+    .unwrap();
     let frame_acc = crate::train::metrics::accuracy(
         &m.predict(frames.x.view().into_dyn(), None),
         &frames.labels,
@@ -167,6 +179,33 @@ fn frame_classifier_decides_utterances() {
     m.save(&dir.path().join("f.safetensors")).unwrap();
     let mut back = TrainedModel::load(&dir.path().join("f.safetensors")).unwrap();
     assert_eq!(back.predict_utterances(&views).unwrap(), pred);
+
+    // A dilated window keeps its dilation through a save and a load: the
+    // reloaded model stacks the same frames and decides the same way.
+    let short = TrainConfig { epochs: 3, ..cfg };
+    let splice = crate::nn::context::Splice::dilated(1, 3);
+    let mut d = crate::train::frames::train_frame_classifier(
+        &spec,
+        &short,
+        &views,
+        &labels,
+        2,
+        splice,
+        vec![],
+    )
+    .unwrap();
+    assert_eq!((d.frame_context, d.frame_dilation), (Some(1), 3));
+    let lp = d.utterance_log_posteriors(&views).unwrap();
+    d.save(&dir.path().join("d.safetensors")).unwrap();
+    let mut back = TrainedModel::load(&dir.path().join("d.safetensors")).unwrap();
+    assert_eq!(back.frame_dilation, 3);
+    assert_eq!(back.utterance_log_posteriors(&views).unwrap(), lp);
+    back.frame_dilation = 1;
+    assert_ne!(
+        back.utterance_log_posteriors(&views).unwrap(),
+        lp,
+        "the dilation changes which frames are stacked"
+    );
 }
 
 #[test]

@@ -38,7 +38,14 @@ struct Header {
     n_classes: usize,
     class_names: Vec<String>,
     frame_context: Option<usize>,
+    /// Absent in files written before dilated context windows existed.
+    #[serde(default = "one")]
+    frame_dilation: usize,
     history: History,
+}
+
+fn one() -> usize {
+    1
 }
 
 fn format_err(path: &Path, reason: impl Into<String>) -> TrainError {
@@ -86,6 +93,7 @@ pub fn save_ensemble(
             n_classes: m.n_classes,
             class_names: m.class_names.clone(),
             frame_context: m.frame_context,
+            frame_dilation: m.frame_dilation,
             history: m.history.clone(),
         };
         let json = serde_json::to_string(&header).map_err(|e| format_err(path, e.to_string()))?;
@@ -213,6 +221,7 @@ fn load_member(
         n_classes: h.n_classes,
         class_names: h.class_names,
         frame_context: h.frame_context,
+        frame_dilation: h.frame_dilation.max(1),
         network,
         history: h.history,
     })
