@@ -128,6 +128,33 @@ fn compare_writes_reports_reuses_cache_and_repeats_with_a_seed() {
     assert!(acc1[0] > 0.4, "held-out accuracy {acc1:?}");
     let cached = walk_count(&cache);
     assert_eq!(cached, 120, "one cache entry per decodable file");
+    // Each test utterance's log-posteriors are in the JSON, and their
+    // argmax reproduces the run's accuracy.
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("r1/report.json")).unwrap())
+            .unwrap();
+    let run0 = &v["report"]["configs"][0]["runs"][0];
+    let post = &run0["posteriors"];
+    let items = post["items"].as_array().unwrap();
+    let rows = post["log_posteriors"].as_array().unwrap();
+    assert_eq!(items.len(), rows.len());
+    assert!(items.iter().all(|i| i.as_str().unwrap().contains("scm4")));
+    let classes = v["report"]["data"]["classes"].as_array().unwrap();
+    let mut correct = 0;
+    for (item, row) in items.iter().zip(rows) {
+        let row: Vec<f64> = row
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect();
+        assert_eq!(row.len(), classes.len());
+        let best = (0..row.len()).fold(0, |b, c| if row[c] > row[b] { c } else { b });
+        let name = item.as_str().unwrap().rsplit('/').next().unwrap();
+        correct += usize::from(name.starts_with(classes[best].as_str().unwrap()));
+    }
+    let acc = correct as f64 / items.len() as f64;
+    assert!((acc - acc1[0]).abs() < 1e-9, "{acc} vs {}", acc1[0]);
 
     // Second run: same seed, same numbers, no new cache entries.
     let a2 = args("r2");

@@ -532,7 +532,8 @@ pub fn run_classic_observed(
     let start = Instant::now();
     let mut m = train_classic_observed(corpus, cfg, feats, train, seed, observer)?;
     let train_seconds = start.elapsed().as_secs_f64();
-    let predicted = test_predict(&mut m, corpus, cfg, feats, test)?;
+    let lp = test_log_posteriors(&mut m, corpus, cfg, feats, test)?;
+    let predicted = crate::nn::loss::argmax_rows(lp.view());
     let targets = corpus.targets();
     let truth: Vec<usize> = test.iter().map(|&i| targets[i]).collect();
     let metrics = Metrics::compute(&predicted, &truth, corpus.data.classes.len());
@@ -548,6 +549,7 @@ pub fn run_classic_observed(
         classifier_params,
         learned: Vec::new(),
         example_features: None,
+        log_posteriors: Some(lp),
     })
 }
 

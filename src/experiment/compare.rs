@@ -12,7 +12,7 @@ use crate::data::{FeatureCache, Fold, LabelSource, Split};
 use crate::nn::rng_from_seed;
 use crate::report::{
     self, ConfigResult, DataSummary, EpochRecord, ExampleFeatures, FeatureScaling, HeldOutResult,
-    LearnedStage, Report, RunResult, SkippedFile, Throughput,
+    LearnedStage, Report, RunResult, SkippedFile, TestPosteriors, Throughput,
 };
 
 use super::config::ExperimentConfig;
@@ -132,6 +132,14 @@ fn run_result(
                 val_acc: e.val_accuracy.unwrap_or(f64::NAN),
             })
             .collect(),
+        posteriors: out.log_posteriors.as_ref().map(|lp| TestPosteriors {
+            items: out
+                .test_items
+                .iter()
+                .map(|&i| corpus.data.items[i].rel_path.display().to_string())
+                .collect(),
+            log_posteriors: lp.rows().into_iter().map(|r| r.to_vec()).collect(),
+        }),
     }
 }
 

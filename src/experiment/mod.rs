@@ -106,6 +106,9 @@ pub struct RunOutput {
     /// normalisation) for the first test item, `(frames, dims)`. None on
     /// the hand-crafted path, whose features are the cached ones.
     pub example_features: Option<ndarray::Array2<f32>>,
+    /// Hand-crafted path: each test item's log-posteriors (the scores
+    /// behind `predicted`), `(test items, classes)`.
+    pub log_posteriors: Option<ndarray::Array2<f32>>,
 }
 
 /// A per-item seed from a run seed and the item's relative path, so that

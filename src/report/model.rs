@@ -161,6 +161,21 @@ pub struct RunResult {
     /// Per-epoch learning curve.
     #[serde(default)]
     pub history: Vec<EpochRecord>,
+    /// Each test utterance's log-posteriors (hand-crafted path), for late
+    /// fusion of configurations and calibration studies outside the tool.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub posteriors: Option<TestPosteriors>,
+}
+
+/// Per-utterance log-posteriors of one run's test set.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TestPosteriors {
+    /// Test items (paths relative to the data folder), in row order.
+    pub items: Vec<String>,
+    /// `log_posteriors[i][c]`: the decision score of class `c` (in
+    /// `DataSummary::classes` order) for item `i`, averaged over frames,
+    /// ensemble members and test-time warps.
+    pub log_posteriors: Vec<Vec<f32>>,
 }
 
 /// Losses and accuracies after one epoch; NaN where not measured.

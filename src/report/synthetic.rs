@@ -173,6 +173,7 @@ fn run(rng: &mut Rng, seed: u64, acc: f64) -> RunResult {
         per_speaker,
         train_seconds: 12.0 + 3.0 * rng.random::<f64>(),
         history,
+        posteriors: None,
     }
 }
 

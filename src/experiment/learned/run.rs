@@ -209,5 +209,6 @@ pub fn run_learned_observed(
         classifier_params: model.classifier_params(),
         learned: stage_data(&model, cfg.sample_rate_hz as f32),
         example_features,
+        log_posteriors: None,
     })
 }
