@@ -11,6 +11,15 @@
 //! With per-sample weights `w_i` the loss is the weighted mean
 //! `sum_i w_i l_i / sum_i w_i` (the convention of PyTorch's weighted
 //! cross-entropy), gradient `w_i (p_i - onehot) / sum w`.
+//!
+//! # Label smoothing
+//! With smoothing `e` the target is `q = (1 - e) onehot(c) + e / K` over
+//! `K` classes (Szegedy et al. 2016), so
+//! `loss = logsumexp(z) - sum_j q_j z_j` and the gradient is `p - q`.
+//! A frame classifier's targets are the utterance's label on every frame,
+//! silent and ambiguous frames included; smoothing keeps it from driving
+//! those frames' posteriors to certainty, which would let a few frames
+//! dominate the utterance's averaged log-posteriors.
 
 use ndarray::{Array2, ArrayView2, Axis};
 
@@ -46,6 +55,25 @@ pub fn softmax_cross_entropy_into(
     logits: ArrayView2<'_, f32>,
     labels: &[usize],
     weights: Option<&[f32]>,
+    grad: &mut Array2<f32>,
+) -> f32 {
+    smoothed_cross_entropy_into(logits, labels, weights, 0.0, grad)
+}
+
+/// [`softmax_cross_entropy_into`] against label-smoothed targets
+/// `(1 - smoothing) onehot(c) + smoothing / K` (see the module docs);
+/// `smoothing = 0` is the plain loss, bit for bit.
+///
+/// # Shapes
+/// As [`softmax_cross_entropy_into`].
+///
+/// # Panics
+/// As [`softmax_cross_entropy_into`].
+pub fn smoothed_cross_entropy_into(
+    logits: ArrayView2<'_, f32>,
+    labels: &[usize],
+    weights: Option<&[f32]>,
+    smoothing: f32,
     grad: &mut Array2<f32>,
 ) -> f32 {
     let (batch, classes) = logits.dim();
@@ -90,10 +118,19 @@ pub fn softmax_cross_entropy_into(
             sum += e;
         }
         let lse = m as f64 + (sum as f64).ln();
-        loss += wi * (lse - z[c] as f64);
         let scale = (wi * inv) as f32 / sum;
         g.mapv_inplace(|e| e * scale);
-        g[c] -= (wi * inv) as f32;
+        if smoothing == 0.0 {
+            loss += wi * (lse - z[c] as f64);
+            g[c] -= (wi * inv) as f32;
+        } else {
+            let e = smoothing as f64;
+            let mean_z = z.iter().map(|&v| v as f64).sum::<f64>() / classes as f64;
+            loss += wi * (lse - (1.0 - e) * z[c] as f64 - e * mean_z);
+            let spread = (wi * inv * e / classes as f64) as f32;
+            g.mapv_inplace(|v| v - spread);
+            g[c] -= (wi * inv * (1.0 - e)) as f32;
+        }
     }
     (loss * inv) as f32
 }
@@ -191,6 +228,51 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn smoothed_gradient_matches_finite_differences() {
+        let z = array![[0.3f32, -1.2, 2.0, 0.1], [1.0, 1.0, -3.0, 0.5]];
+        let w = [0.5f32, 2.0];
+        let f = |z: &Array2<f32>| {
+            let mut g = Array2::zeros((0, 0));
+            let l = smoothed_cross_entropy_into(z.view(), &[1, 3], Some(&w), 0.2, &mut g);
+            (l, g)
+        };
+        let (l, g) = f(&z);
+        // Against the definition: -sum_j q_j log p_j, weighted mean.
+        let ls = log_softmax(z.view());
+        let q = |i: usize, j: usize, c: usize| 0.8 * f32::from(j == c) + 0.2 / 4.0;
+        let want = (0..2)
+            .map(|i| {
+                let c = [1, 3][i];
+                -w[i] * (0..4).map(|j| q(i, j, c) * ls[[i, j]]).sum::<f32>()
+            })
+            .sum::<f32>()
+            / 2.5;
+        assert!((l - want).abs() < 1e-5, "{l} vs {want}");
+        let h = 1e-2f32;
+        for i in 0..2 {
+            for j in 0..4 {
+                let mut zp = z.clone();
+                zp[[i, j]] += h;
+                let mut zm = z.clone();
+                zm[[i, j]] -= h;
+                let num = (f(&zp).0 - f(&zm).0) / (2.0 * h);
+                // Same tolerance argument as the unsmoothed check.
+                assert!(
+                    (num - g[[i, j]]).abs() < 1e-3,
+                    "[{i},{j}] {num} vs {}",
+                    g[[i, j]]
+                );
+            }
+            // p and q both sum to one: each gradient row sums to zero.
+            assert!(g.row(i).sum().abs() < 1e-6);
+        }
+        // Smoothing 0 is the plain loss, bit for bit.
+        let mut g0 = Array2::zeros((0, 0));
+        let l0 = smoothed_cross_entropy_into(z.view(), &[1, 3], Some(&w), 0.0, &mut g0);
+        assert_eq!((l0, g0), softmax_cross_entropy(z.view(), &[1, 3], Some(&w)));
     }
 
     #[test]

@@ -76,6 +76,11 @@ pub struct TrainConfig {
     /// 0 trains on everything (then no early stopping). Default: 0.1.
     #[serde(default = "d_val")]
     pub val_fraction: f32,
+    /// Label smoothing `e` in [0, 1): training targets are
+    /// `(1 - e) onehot + e / classes` (see [`crate::nn::loss`]). Validation
+    /// losses stay plain cross-entropy. Default: 0.
+    #[serde(default)]
+    pub label_smoothing: f32,
     /// Seed of the one generator of the run. Default: 0.
     #[serde(default)]
     pub seed: u64,
@@ -116,7 +121,9 @@ impl TrainConfig {
             check_positive("clip_norm", c)?;
         }
         check_unit_open("val_fraction", self.val_fraction)?;
-        check_non_negative("val_fraction", self.val_fraction)
+        check_non_negative("val_fraction", self.val_fraction)?;
+        check_unit_open("label_smoothing", self.label_smoothing)?;
+        check_non_negative("label_smoothing", self.label_smoothing)
     }
 }
 

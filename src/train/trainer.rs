@@ -2,7 +2,7 @@
 
 use ndarray::{Array2, ArrayD, ArrayViewD, Ix2};
 
-use crate::nn::loss::softmax_cross_entropy_into;
+use crate::nn::loss::smoothed_cross_entropy_into;
 use crate::nn::optim::Optimizer;
 use crate::nn::{Ctx, Layer, Mode, Param, Rng, Sequential};
 use crate::train::config::TrainConfig;
@@ -74,6 +74,7 @@ pub struct StepStats {
 pub struct Trainer {
     opt: Optimizer,
     clip: Option<f32>,
+    smoothing: f32,
     grad: Array2<f32>,
 }
 
@@ -87,6 +88,7 @@ impl Trainer {
         Ok(Trainer {
             opt: Optimizer::new(cfg.optimizer, cfg.penalty())?,
             clip: cfg.clip_norm,
+            smoothing: cfg.label_smoothing,
             grad: Array2::zeros((0, 0)),
         })
     }
@@ -119,7 +121,13 @@ impl Trainer {
         let logits = logits
             .into_dimensionality::<Ix2>()
             .expect("model output must be (batch, classes)");
-        let loss = softmax_cross_entropy_into(logits.view(), labels, weights, &mut self.grad);
+        let loss = smoothed_cross_entropy_into(
+            logits.view(),
+            labels,
+            weights,
+            self.smoothing,
+            &mut self.grad,
+        );
         if !loss.is_finite() {
             let mut ctx = Ctx {
                 mode: Mode::Eval,
