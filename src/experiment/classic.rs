@@ -303,9 +303,10 @@ impl ClassicModel {
 }
 
 /// Per-utterance log-posteriors of the corpus items `items`, averaged over
-/// the members and over the test-time warps of `cfg.test.vtln` (the
-/// unwarped features come from `feats`; warped ones are computed from the
-/// audio with the same per-file dither seed).
+/// the members and over every (speed, warp) pair of `cfg.test.speed` and
+/// `cfg.test.vtln` (an empty list stands for 1.0 alone). The original
+/// features come from `feats`; the others are computed from the audio
+/// with the same per-file dither seed.
 ///
 /// # Shapes
 /// `items.len()` utterances -> `(items.len(), n_classes)`
@@ -320,38 +321,44 @@ pub fn test_log_posteriors(
     items: &[usize],
 ) -> Result<Array2<f32>, ExperimentError> {
     let plain: Vec<ArrayView2<'_, f32>> = items.iter().map(|&i| feats[i].view()).collect();
-    if cfg.test.vtln.is_empty() {
+    if cfg.test.vtln.is_empty() && cfg.test.speed.is_empty() {
         return model.log_posteriors(&plain);
     }
+    let or_one = |v: &[f32]| if v.is_empty() { vec![1.0] } else { v.to_vec() };
+    let (speeds, warps) = (or_one(&cfg.test.speed), or_one(&cfg.test.vtln));
     let mut sum: Option<Array2<f32>> = None;
-    for &warp in &cfg.test.vtln {
-        let lp = if warp == 1.0 {
-            model.log_posteriors(&plain)?
-        } else {
-            let fe = warped_frontend(cfg, warp)?;
-            let warped: Vec<Array2<f32>> = items
-                .par_iter()
-                .map(|&i| {
-                    let seed = item_seed(0, &corpus.data.items[i].rel_path);
-                    utterance_features(
-                        &fe,
-                        &corpus.audio[i],
-                        corpus.sample_rate_hz,
-                        &cfg.input,
-                        seed,
-                    )
-                })
-                .collect();
-            let views: Vec<ArrayView2<'_, f32>> = warped.iter().map(|a| a.view()).collect();
-            model.log_posteriors(&views)?
-        };
-        match &mut sum {
-            Some(acc) => *acc += &lp,
-            None => sum = Some(lp),
+    for &speed in &speeds {
+        for &warp in &warps {
+            let lp = if speed == 1.0 && warp == 1.0 {
+                model.log_posteriors(&plain)?
+            } else {
+                let fe = warped_frontend(cfg, warp)?;
+                let other: Vec<Array2<f32>> = items
+                    .par_iter()
+                    .map(|&i| {
+                        let seed = item_seed(0, &corpus.data.items[i].rel_path);
+                        let audio = &corpus.audio[i];
+                        let resampled;
+                        let samples: &[f32] = if speed == 1.0 {
+                            audio
+                        } else {
+                            resampled = crate::data::augment::wave::speed_perturb(audio, speed);
+                            &resampled
+                        };
+                        utterance_features(&fe, samples, corpus.sample_rate_hz, &cfg.input, seed)
+                    })
+                    .collect();
+                let views: Vec<ArrayView2<'_, f32>> = other.iter().map(|a| a.view()).collect();
+                model.log_posteriors(&views)?
+            };
+            match &mut sum {
+                Some(acc) => *acc += &lp,
+                None => sum = Some(lp),
+            }
         }
     }
-    let n = cfg.test.vtln.len() as f32;
-    Ok(sum.expect("at least one warp") / n)
+    let n = (speeds.len() * warps.len()) as f32;
+    Ok(sum.expect("at least one (speed, warp) pair") / n)
 }
 
 /// Predicted class of each of the corpus items `items` (see
@@ -692,6 +699,54 @@ mod tests {
         assert!(moved > 1e-3, "warping changed nothing ({moved})");
         let pred = test_predict(&mut m, &corpus, &cfg, &feats, &all).unwrap();
         assert_eq!(pred, crate::nn::loss::argmax_rows(both.view()));
+    }
+
+    #[test]
+    fn test_time_speed_averages_over_every_speed_and_warp() {
+        let (_dir, corpus) = tone_corpus();
+        let text = "[frontend]\nframe = { dither = 0.0 }\npost = { cmvn = \"mean\" }\n\
+                    [input]\nmode = \"context\"\ncontext = 1\n\
+                    [classifier]\nhidden = [8]\n[train]\nepochs = 3\nval_fraction = 0.0\n";
+        let mut cfg = ExperimentConfig::from_toml_str(text, Path::new("t.toml")).unwrap();
+        let feats = corpus_features(&corpus, &cfg, None).unwrap();
+        let all: Vec<usize> = (0..corpus.audio.len()).collect();
+        let mut m = train_classic(&corpus, &cfg, &feats, &all, 1).unwrap();
+        let plain = test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+        cfg.test.speed = vec![1.0];
+        assert_eq!(
+            test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap(),
+            plain,
+            "speed 1.0 alone is the plain decision"
+        );
+        // Speeds {0.9, 1.0} x warps {1.0, 1.1}: the mean of four passes.
+        cfg.test.speed = vec![0.9, 1.0];
+        cfg.test.vtln = vec![1.0, 1.1];
+        let grid = test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+        let mut pass = |speed: f32, warp: f32| {
+            let fe = warped_frontend(&cfg, warp).unwrap();
+            let f: Vec<Array2<f32>> = all
+                .iter()
+                .map(|&i| {
+                    let seed = item_seed(0, &corpus.data.items[i].rel_path);
+                    let a = crate::data::augment::wave::speed_perturb(&corpus.audio[i], speed);
+                    utterance_features(&fe, &a, 8000, &cfg.input, seed)
+                })
+                .collect();
+            let v: Vec<ArrayView2<'_, f32>> = f.iter().map(|a| a.view()).collect();
+            m.log_posteriors(&v).unwrap()
+        };
+        let mean = (pass(0.9, 1.0) + pass(0.9, 1.1) + pass(1.0, 1.0) + pass(1.0, 1.1)) / 4.0;
+        let gap = grid
+            .iter()
+            .zip(&mean)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        // Same terms, summed in another order: float rounding only.
+        assert!(gap < 1e-5, "grid average differs by {gap}");
+        let bad = ExperimentConfig::from_toml_str("[test]\nspeed = [0.1]\n", Path::new("t.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(bad.contains("test.speed") && bad.contains("0.1"), "{bad}");
     }
 
     #[test]

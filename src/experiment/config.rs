@@ -233,6 +233,14 @@ pub struct TestConfig {
     /// utterance is used. Empty (the default): the plain features only.
     #[serde(default)]
     pub vtln: Vec<f32>,
+    /// Test-time speed averaging: each test utterance is also resampled by
+    /// each factor listed (the training augmentation's speed perturbation;
+    /// 1.0 is the original) before its features, and the log-posteriors
+    /// are averaged over every (speed, warp) pair. A speaker who talks
+    /// faster or slower than the training voices meets the network at
+    /// several rates. Empty (the default): the original rate only.
+    #[serde(default)]
+    pub speed: Vec<f32>,
 }
 
 fn d_ensemble() -> usize {
@@ -338,6 +346,16 @@ impl ExperimentConfig {
             return Err(bad(
                 "test.vtln is supported for hand-crafted front ends only".into(),
             ));
+        }
+        if !self.test.speed.is_empty() && self.has_learned_stage() {
+            return Err(bad(
+                "test.speed is supported for hand-crafted front ends only".into(),
+            ));
+        }
+        for &f in &self.test.speed {
+            if !(0.5..=2.0).contains(&f) {
+                return Err(bad(format!("test.speed: factor {f} must be in [0.5, 2]")));
+            }
         }
         for &warp in &self.test.vtln {
             if !(warp > 0.0 && warp.is_finite()) {

@@ -160,6 +160,11 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
         c.test.vtln.clear();
         out.push(("test-time VTLN averaging".to_string(), c));
     }
+    if !base.test.speed.is_empty() {
+        let mut c = base.clone();
+        c.test.speed.clear();
+        out.push(("test-time speed averaging".to_string(), c));
+    }
     if base.input.position {
         let mut c = base.clone();
         c.input.position = false;
