@@ -242,11 +242,11 @@ mod tests {
         let (l, g) = f(&z);
         // Against the definition: -sum_j q_j log p_j, weighted mean.
         let ls = log_softmax(z.view());
-        let q = |i: usize, j: usize, c: usize| 0.8 * f32::from(j == c) + 0.2 / 4.0;
+        let q = |j: usize, c: usize| 0.8 * f32::from(j == c) + 0.2 / 4.0;
         let want = (0..2)
             .map(|i| {
                 let c = [1, 3][i];
-                -w[i] * (0..4).map(|j| q(i, j, c) * ls[[i, j]]).sum::<f32>()
+                -w[i] * (0..4).map(|j| q(j, c) * ls[[i, j]]).sum::<f32>()
             })
             .sum::<f32>()
             / 2.5;
