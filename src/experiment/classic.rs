@@ -743,6 +743,13 @@ mod tests {
             .fold(0.0f32, f32::max);
         // Same terms, summed in another order: float rounding only.
         assert!(gap < 1e-5, "grid average differs by {gap}");
+        let crop = ExperimentConfig::from_toml_str(
+            "[augment]\nwave = { edge_crop_ms = -5.0 }\n",
+            Path::new("t.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(crop.contains("edge_crop_ms (-5)"), "{crop}");
         let bad = ExperimentConfig::from_toml_str("[test]\nspeed = [0.1]\n", Path::new("t.toml"))
             .unwrap_err()
             .to_string();

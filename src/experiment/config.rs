@@ -310,6 +310,12 @@ impl ExperimentConfig {
         if self.sample_rate_hz == 0 {
             return Err(bad("sample_rate_hz (0) must be > 0".into()));
         }
+        let crop = self.augment.wave.edge_crop_ms;
+        if !(crop.is_finite() && crop >= 0.0) {
+            return Err(bad(format!(
+                "augment.wave.edge_crop_ms ({crop}) must be >= 0"
+            )));
+        }
         if let Some((lo, hi)) = self.augment.vtln {
             if !(lo > 0.0 && lo <= hi && hi.is_finite()) {
                 return Err(bad(format!(

@@ -3,7 +3,7 @@
 //! Each function takes the generator explicitly (`&mut nn::Rng`), so the
 //! same seed gives the same augmented data. [`WaveAugment`] and
 //! [`FeatureAugment`] bundle the functions as configuration (all off by
-//! default) and apply them in a fixed order: speed, shift, noise on the
+//! default) and apply them in a fixed order: speed, edge crop, shift, noise on the
 //! waveform; VTLP, shift, frequency masks, time masks on features.
 //!
 //! Feature-level augmentation exists because cached features are the fast
@@ -32,21 +32,30 @@ pub struct WaveAugment {
     pub shift_ms: f32,
     /// White-noise SNR range in dB, e.g. `[10.0, 30.0]`.
     pub noise_snr_db: Option<(f32, f32)>,
+    /// Largest cut from each end of the detected speech, in ms (see
+    /// [`wave::random_edge_crop`]). 0 = off.
+    pub edge_crop_ms: f32,
 }
 
 impl WaveAugment {
     /// Whether any augmentation is switched on.
     pub fn is_active(&self) -> bool {
-        self.speed.is_some() || self.shift_ms > 0.0 || self.noise_snr_db.is_some()
+        self.speed.is_some()
+            || self.shift_ms > 0.0
+            || self.noise_snr_db.is_some()
+            || self.edge_crop_ms > 0.0
     }
 
-    /// Applies speed, then shift, then noise. The length changes only with
-    /// speed perturbation.
+    /// Applies speed, then edge cropping, then shift, then noise. The
+    /// length changes only with speed perturbation and cropping.
     pub fn apply(&self, x: &[f32], sample_rate: u32, rng: &mut Rng) -> Vec<f32> {
         let mut y = match self.speed {
             Some((lo, hi)) => random_speed(x, lo, hi, rng).0,
             None => x.to_vec(),
         };
+        if self.edge_crop_ms > 0.0 {
+            y = wave::random_edge_crop(&y, sample_rate, self.edge_crop_ms, rng).0;
+        }
         if self.shift_ms > 0.0 {
             let max = (self.shift_ms * sample_rate as f32 / 1000.0).round() as usize;
             y = random_shift(&y, max, rng).0;
