@@ -744,12 +744,12 @@ mod tests {
         // Same terms, summed in another order: float rounding only.
         assert!(gap < 1e-5, "grid average differs by {gap}");
         let crop = ExperimentConfig::from_toml_str(
-            "[augment]\nwave = { edge_crop_ms = -5.0 }\n",
+            "[augment]\nwave = { edge_crop_ms = [-5.0, 0.0] }\n",
             Path::new("t.toml"),
         )
         .unwrap_err()
         .to_string();
-        assert!(crop.contains("edge_crop_ms (-5)"), "{crop}");
+        assert!(crop.contains("edge_crop_ms [-5, 0]"), "{crop}");
         let bad = ExperimentConfig::from_toml_str("[test]\nspeed = [0.1]\n", Path::new("t.toml"))
             .unwrap_err()
             .to_string();

@@ -310,10 +310,10 @@ impl ExperimentConfig {
         if self.sample_rate_hz == 0 {
             return Err(bad("sample_rate_hz (0) must be > 0".into()));
         }
-        let crop = self.augment.wave.edge_crop_ms;
-        if !(crop.is_finite() && crop >= 0.0) {
+        let (onset, release) = self.augment.wave.edge_crop_ms;
+        if !(onset.is_finite() && onset >= 0.0 && release.is_finite() && release >= 0.0) {
             return Err(bad(format!(
-                "augment.wave.edge_crop_ms ({crop}) must be >= 0"
+                "augment.wave.edge_crop_ms [{onset}, {release}] must both be >= 0"
             )));
         }
         if let Some((lo, hi)) = self.augment.vtln {

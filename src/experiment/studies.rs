@@ -132,7 +132,7 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
         let kinds = usize::from(aug.wave.speed.is_some())
             + usize::from(aug.vtln.is_some())
             + usize::from(aug.wave.noise_snr_db.is_some())
-            + usize::from(aug.wave.edge_crop_ms > 0.0);
+            + usize::from(aug.wave.edge_crop_ms != (0.0, 0.0));
         if kinds > 1 {
             if aug.wave.speed.is_some() {
                 let mut c = base.clone();
@@ -149,9 +149,9 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
                 c.augment.wave.noise_snr_db = None;
                 out.push(("additive noise".to_string(), c));
             }
-            if aug.wave.edge_crop_ms > 0.0 {
+            if aug.wave.edge_crop_ms != (0.0, 0.0) {
                 let mut c = base.clone();
-                c.augment.wave.edge_crop_ms = 0.0;
+                c.augment.wave.edge_crop_ms = (0.0, 0.0);
                 out.push(("edge cropping".to_string(), c));
             }
         }
@@ -353,7 +353,7 @@ mod tests {
     #[test]
     fn ablations_split_augmentation_ensemble_and_variance_norm() {
         let text = "ensemble = 3\n[frontend]\npost = { deltas = true, cmvn = \"meanvar\" }\n\
-                    [augment]\nvtln = [0.9, 1.1]\nwave = { speed = [0.9, 1.1], noise_snr_db = [10.0, 20.0], edge_crop_ms = 40.0 }\n\
+                    [augment]\nvtln = [0.9, 1.1]\nwave = { speed = [0.9, 1.1], noise_snr_db = [10.0, 20.0], edge_crop_ms = [40.0, 0.0] }\n\
                     [input]\nposition = true\ndilation = 2\nduration = true\n\
                     [test]\nvtln = [0.9, 1.0, 1.1]\nspeed = [0.9, 1.0, 1.1]\n";
         let base = ExperimentConfig::from_toml_str(text, std::path::Path::new("a.toml")).unwrap();
@@ -373,7 +373,7 @@ mod tests {
         assert!(get("test-time VTLN").test.vtln.is_empty());
         assert!(get("test-time VTLN").augment.vtln.is_some());
         assert!(!get("position").input.position);
-        assert_eq!(get("edge cropping").augment.wave.edge_crop_ms, 0.0);
+        assert_eq!(get("edge cropping").augment.wave.edge_crop_ms, (0.0, 0.0));
         assert!(get("edge cropping").augment.wave.speed.is_some());
         assert_eq!(get("dilated context").input.dilation, 1);
         assert!(!get("utterance length").input.duration);

@@ -32,9 +32,10 @@ pub struct WaveAugment {
     pub shift_ms: f32,
     /// White-noise SNR range in dB, e.g. `[10.0, 30.0]`.
     pub noise_snr_db: Option<(f32, f32)>,
-    /// Largest cut from each end of the detected speech, in ms (see
-    /// [`wave::random_edge_crop`]). 0 = off.
-    pub edge_crop_ms: f32,
+    /// Largest cuts from the start and from the end of the detected
+    /// speech, in ms, e.g. `[60.0, 0.0]` for clipped onsets only (see
+    /// [`wave::random_edge_crop`]). `[0, 0]` = off.
+    pub edge_crop_ms: (f32, f32),
 }
 
 impl WaveAugment {
@@ -43,7 +44,8 @@ impl WaveAugment {
         self.speed.is_some()
             || self.shift_ms > 0.0
             || self.noise_snr_db.is_some()
-            || self.edge_crop_ms > 0.0
+            || self.edge_crop_ms.0 > 0.0
+            || self.edge_crop_ms.1 > 0.0
     }
 
     /// Applies speed, then edge cropping, then shift, then noise. The
@@ -53,7 +55,7 @@ impl WaveAugment {
             Some((lo, hi)) => random_speed(x, lo, hi, rng).0,
             None => x.to_vec(),
         };
-        if self.edge_crop_ms > 0.0 {
+        if self.edge_crop_ms.0 > 0.0 || self.edge_crop_ms.1 > 0.0 {
             y = wave::random_edge_crop(&y, sample_rate, self.edge_crop_ms, rng).0;
         }
         if self.shift_ms > 0.0 {

@@ -150,9 +150,10 @@ pub fn random_speed(x: &[f32], low: f32, high: f32, rng: &mut Rng) -> (Vec<f32>,
 /// Cuts a random stretch off each end of the speech in `x`: the speech
 /// span is found by the energy detector of [`crate::data::speech`] (default
 /// options, no margin), and the copy keeps it from `start + a` to
-/// `end - b`, with `a` and `b` drawn independently and uniformly from
-/// `0..=max_ms` (each capped at a quarter of the speech, so at least half
-/// of it stays). Silence outside the span is dropped.
+/// `end - b`, with `a` drawn uniformly from `0..=max_ms.0` (the onset) and
+/// `b` from `0..=max_ms.1` (the release), each capped at a quarter of the
+/// speech, so at least half of it stays. Silence outside the span is
+/// dropped.
 ///
 /// Why: recordings are often cropped tightly, or by a voice-activity
 /// detector that misses a weak onset, so a word reaches the classifier
@@ -165,7 +166,7 @@ pub fn random_speed(x: &[f32], low: f32, high: f32, rng: &mut Rng) -> (Vec<f32>,
 pub fn random_edge_crop(
     x: &[f32],
     sample_rate: u32,
-    max_ms: f32,
+    max_ms: (f32, f32),
     rng: &mut Rng,
 ) -> (Vec<f32>, (usize, usize)) {
     let opts = crate::data::speech::SpeechDetectOptions {
@@ -176,9 +177,9 @@ pub fn random_edge_crop(
         Ok(r) if r.len() >= 4 => r,
         _ => return (x.to_vec(), (0, 0)),
     };
-    let max = ((max_ms.max(0.0) * sample_rate as f32 / 1000.0) as usize).min(span.len() / 4);
-    let a = rng.random_range(0..=max);
-    let b = rng.random_range(0..=max);
+    let max = |ms: f32| ((ms.max(0.0) * sample_rate as f32 / 1000.0) as usize).min(span.len() / 4);
+    let a = rng.random_range(0..=max(max_ms.0));
+    let b = rng.random_range(0..=max(max_ms.1));
     (x[span.start + a..span.end - b].to_vec(), (a, b))
 }
 
@@ -193,7 +194,7 @@ mod tests {
         let mut x = vec![0.0f32; 1600];
         x.extend(sine(300.0, 3200, 8000.0));
         x.extend(vec![0.0f32; 1600]);
-        let (y, (a, b)) = random_edge_crop(&x, 8000, 60.0, &mut rng_from_seed(SEED));
+        let (y, (a, b)) = random_edge_crop(&x, 8000, (60.0, 60.0), &mut rng_from_seed(SEED));
         // Cuts are within 60 ms (480 samples); the speech span is detected to
         // within a frame (25 ms window, 10 ms shift) of the tone.
         assert!(a <= 480 && b <= 480, "{a} {b}");
@@ -206,22 +207,27 @@ mod tests {
         // The silence is gone: the copy starts and ends inside the tone.
         let loud = |v: &[f32]| v.iter().map(|s| s.abs()).fold(0.0f32, f32::max) > 0.5;
         assert!(loud(&y[..80]) && loud(&y[y.len() - 80..]));
-        let (y2, cuts2) = random_edge_crop(&x, 8000, 60.0, &mut rng_from_seed(SEED));
+        let (y2, cuts2) = random_edge_crop(&x, 8000, (60.0, 60.0), &mut rng_from_seed(SEED));
         assert_eq!((y2, cuts2), (y, (a, b)), "same seed, same crop");
         // Different seeds give different cuts (with overwhelming odds over 8 seeds).
         let distinct: std::collections::BTreeSet<(usize, usize)> = (0..8)
-            .map(|s| random_edge_crop(&x, 8000, 60.0, &mut rng_from_seed(s)).1)
+            .map(|s| random_edge_crop(&x, 8000, (60.0, 60.0), &mut rng_from_seed(s)).1)
             .collect();
         assert!(distinct.len() > 1);
         // A quarter of the speech at most is cut from each end.
-        let (_, (a, b)) = random_edge_crop(&x, 8000, 10_000.0, &mut rng_from_seed(SEED));
+        let (_, (a, b)) =
+            random_edge_crop(&x, 8000, (10_000.0, 10_000.0), &mut rng_from_seed(SEED));
         assert!(a <= 3300 / 4 && b <= 3300 / 4, "{a} {b}");
+        // Onset only: the release is left alone.
+        let (_, (_, b)) = random_edge_crop(&x, 8000, (60.0, 0.0), &mut rng_from_seed(SEED));
+        assert_eq!(b, 0);
         // A very short word keeps at least half of itself.
         let short = sine(300.0, 100, 8000.0);
-        let kept = random_edge_crop(&short, 8000, 60.0, &mut rng_from_seed(1)).0;
+        let kept = random_edge_crop(&short, 8000, (60.0, 60.0), &mut rng_from_seed(1)).0;
         assert!(kept.len() >= 50, "{}", kept.len());
         assert!(
-            random_edge_crop(&[0.5, -0.5], 8000, 60.0, &mut rng_from_seed(1)).0 == [0.5, -0.5],
+            random_edge_crop(&[0.5, -0.5], 8000, (60.0, 60.0), &mut rng_from_seed(1)).0
+                == [0.5, -0.5],
             "a span under 4 samples is left alone"
         );
     }
