@@ -7,16 +7,25 @@
 //! AVX2). Same numbers as the scalar path, bit for bit, for the same
 //! reasons as [`super::gauss_avx`]: the same IEEE operations in the same
 //! order, no FMA, masked operations instead of branches.
+//!
+//! Why four steps per iteration: a step is one long dependency chain
+//! (SplitMix64 multiplies, `ln`'s division, `sqrt`, ~120 cycles of
+//! latency) in ~150 instructions, so out-of-order execution overlapped
+//! only about two steps; with four steps written into one iteration (and
+//! unmasked loads and stores while 128 floats remain) the generator ran
+//! 1.15x faster on AMD Zen 4 (60,000 frames of 400 normals: 15.4 ms
+//! against 17.8 ms, best of 20, same run; 1.03x with one step, 1.13x
+//! with two).
 
 use std::arch::x86_64::{
     __m512, __m512i, __mmask16, _mm512_add_epi32, _mm512_add_epi64, _mm512_add_ps,
     _mm512_and_si512, _mm512_castps_si512, _mm512_castsi512_ps, _mm512_cmp_ps_mask,
-    _mm512_cvtepi32_ps, _mm512_div_ps, _mm512_mask_add_ps, _mm512_mask_blend_ps,
+    _mm512_cvtepi32_ps, _mm512_div_ps, _mm512_loadu_ps, _mm512_mask_add_ps, _mm512_mask_blend_ps,
     _mm512_mask_loadu_ps, _mm512_mask_mul_ps, _mm512_mask_storeu_ps, _mm512_mul_ps,
     _mm512_mullo_epi64, _mm512_or_si512, _mm512_permutex2var_epi32, _mm512_set1_epi32,
     _mm512_set1_epi64, _mm512_set1_ps, _mm512_setr_epi32, _mm512_setr_epi64, _mm512_shuffle_f32x4,
-    _mm512_sqrt_ps, _mm512_srli_epi32, _mm512_srli_epi64, _mm512_sub_epi32, _mm512_sub_ps,
-    _mm512_test_epi32_mask, _mm512_xor_si512, _CMP_GT_OQ,
+    _mm512_sqrt_ps, _mm512_srli_epi32, _mm512_srli_epi64, _mm512_storeu_ps, _mm512_sub_epi32,
+    _mm512_sub_ps, _mm512_test_epi32_mask, _mm512_xor_si512, _CMP_GT_OQ,
 };
 
 use super::gauss::{
@@ -25,6 +34,8 @@ use super::gauss::{
 
 /// Normals per step: two blocks.
 const STEP: usize = 2 * BLOCK;
+/// Steps interleaved per iteration of the main loop.
+const UNROLL: usize = 4;
 
 /// SplitMix64's finaliser on 8 lanes.
 #[inline]
@@ -147,6 +158,41 @@ pub fn add(key: u64, scale: f32, out: &mut [f32]) {
     let n = out.len();
     let p = out.as_mut_ptr();
     let mut i = 0;
+    // UNROLL steps per iteration while enough floats remain: their
+    // dependency chains (ln's division, sqrt) interleave.
+    let stepn = _mm512_set1_epi64((GAMMA as i64).wrapping_mul(16 * UNROLL as i64));
+    let mut cs: [__m512i; 2 * UNROLL] = [ca; 2 * UNROLL];
+    for u in 0..UNROLL {
+        let off = _mm512_set1_epi64((GAMMA as i64).wrapping_mul(16 * u as i64));
+        cs[2 * u] = _mm512_add_epi64(ca, off);
+        cs[2 * u + 1] = _mm512_add_epi64(cb, off);
+    }
+    while n - i >= UNROLL * STEP {
+        let z = cs.map(|c| mix(c));
+        cs = cs.map(|c| _mm512_add_epi64(c, stepn));
+        let g: [(__m512, __m512); UNROLL] = std::array::from_fn(|u| {
+            pairs(
+                _mm512_permutex2var_epi32(z[2 * u], odd, z[2 * u + 1]),
+                _mm512_permutex2var_epi32(z[2 * u], even, z[2 * u + 1]),
+            )
+        });
+        for (u, (gc, gs)) in g.into_iter().enumerate() {
+            let halves = [
+                _mm512_shuffle_f32x4::<0x44>(gc, gs),
+                _mm512_shuffle_f32x4::<0xee>(gc, gs),
+            ];
+            for (q, h) in halves.into_iter().enumerate() {
+                // SAFETY: floats `i .. i + 32 UNROLL` of `out` exist.
+                unsafe {
+                    let o = p.add(i + STEP * u + BLOCK * q);
+                    _mm512_storeu_ps(o, _mm512_add_ps(_mm512_loadu_ps(o), _mm512_mul_ps(sc, h)));
+                }
+            }
+        }
+        i += UNROLL * STEP;
+    }
+    ca = cs[0];
+    cb = cs[1];
     while i < n {
         let za = mix(ca);
         let zb = mix(cb);

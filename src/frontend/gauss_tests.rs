@@ -113,7 +113,7 @@ fn simd_paths(key: u64, scale: f32, base: &[f32]) -> Vec<(&'static str, Vec<f32>
 fn simd_and_scalar_paths_give_the_same_bits() {
     let mut rng = rng_from_seed(SEED);
     for len in [
-        0usize, 1, 7, 15, 16, 17, 31, 32, 33, 48, 400, 401, 512, 1103,
+        0usize, 1, 7, 15, 16, 17, 31, 32, 33, 48, 127, 128, 129, 160, 400, 401, 512, 1103,
     ] {
         for _ in 0..20 {
             let key = rand::Rng::next_u64(&mut rng);
