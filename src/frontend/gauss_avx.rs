@@ -7,18 +7,18 @@
 //! quarter-turn choice as blends and sign flips instead of branches.
 
 use std::arch::x86_64::{
-    __m256, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_ps, _mm256_and_ps,
-    _mm256_and_si256, _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cmp_ps,
-    _mm256_cvtepi32_ps, _mm256_div_ps, _mm256_loadu_ps, _mm256_mul_epu32, _mm256_mul_ps,
-    _mm256_or_si256, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_ps, _mm256_setr_epi64x,
-    _mm256_shuffle_ps, _mm256_slli_epi32, _mm256_slli_epi64, _mm256_sqrt_ps, _mm256_srli_epi32,
-    _mm256_srli_epi64, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_ps,
-    _mm256_xor_si256, _CMP_GT_OQ,
+    __m256, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_ps, _mm256_and_si256,
+    _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cvtepi32_ps,
+    _mm256_i32gather_ps, _mm256_loadu_ps, _mm256_mul_epu32, _mm256_mul_ps, _mm256_or_si256,
+    _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_ps, _mm256_setr_epi64x, _mm256_shuffle_ps,
+    _mm256_slli_epi32, _mm256_slli_epi64, _mm256_sqrt_ps, _mm256_srli_epi32, _mm256_srli_epi64,
+    _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_ps, _mm256_xor_si256,
 };
 
 use super::gauss::{
-    ANGLE_STEP, BLOCK, COS_C, GAMMA, LN2_HI, LN2_LO, LN_C, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32,
+    ANGLE_STEP, BLOCK, COS_C, GAMMA, LN2_HI, LN2_LO, LOG1P_C, MIX1, MIX2, SIN_C, TWO_M31, TWO_M32,
 };
+use super::gauss_ln_table::{LN_CENTRE, LN_INV, LN_OF_CENTRE};
 
 /// `a * c` modulo 2^64 per 64-bit lane, with `c` given as its low and
 /// high 32-bit halves broadcast: `lo(a) lo(c) + (hi(a) lo(c) + lo(a)
@@ -65,22 +65,22 @@ fn poly(z: __m256, c: [f32; 4]) -> __m256 {
 #[target_feature(enable = "avx2")]
 fn ln(u: __m256) -> __m256 {
     let bits = _mm256_castps_si256(u);
+    // Exponent, one more when the mantissa's top bit is set (m >= 1.5).
     let e = _mm256_cvtepi32_ps(_mm256_sub_epi32(
-        _mm256_srli_epi32(bits, 23),
+        _mm256_srli_epi32(_mm256_add_epi32(bits, _mm256_set1_epi32(1 << 22)), 23),
         _mm256_set1_epi32(127),
     ));
     let m = _mm256_castsi256_ps(_mm256_or_si256(
         _mm256_and_si256(bits, _mm256_set1_epi32(0x007f_ffff)),
         _mm256_set1_epi32(0x3f80_0000),
     ));
-    let big = _mm256_cmp_ps::<_CMP_GT_OQ>(m, _mm256_set1_ps(std::f32::consts::SQRT_2));
-    let m = _mm256_blendv_ps(m, _mm256_mul_ps(m, _mm256_set1_ps(0.5)), big);
-    let e = _mm256_add_ps(e, _mm256_and_ps(big, _mm256_set1_ps(1.0)));
-    let one = _mm256_set1_ps(1.0);
-    let s = _mm256_div_ps(_mm256_sub_ps(m, one), _mm256_add_ps(m, one));
-    let t = _mm256_mul_ps(s, s);
-    let p = poly(t, LN_C);
-    let ln_m = _mm256_add_ps(_mm256_add_ps(s, s), _mm256_mul_ps(_mm256_mul_ps(s, t), p));
+    let k = _mm256_and_si256(_mm256_srli_epi32(bits, 18), _mm256_set1_epi32(31));
+    // SAFETY: `k` is in 0..32, the tables' length.
+    let look = |t: &[f32; 32]| unsafe { _mm256_i32gather_ps::<4>(t.as_ptr(), k) };
+    let r = _mm256_mul_ps(_mm256_sub_ps(m, look(&LN_CENTRE)), look(&LN_INV));
+    let p = poly(r, LOG1P_C);
+    let log1p = _mm256_add_ps(r, _mm256_mul_ps(_mm256_mul_ps(r, r), p));
+    let ln_m = _mm256_add_ps(look(&LN_OF_CENTRE), log1p);
     let lo = _mm256_add_ps(_mm256_mul_ps(e, _mm256_set1_ps(LN2_LO)), ln_m);
     _mm256_add_ps(lo, _mm256_mul_ps(e, _mm256_set1_ps(LN2_HI)))
 }

@@ -108,6 +108,7 @@ pub mod gauss;
 mod gauss_avx;
 #[cfg(target_arch = "x86_64")]
 mod gauss_avx512;
+mod gauss_ln_table;
 mod kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels_avx;
