@@ -2,7 +2,7 @@
 """Writes src/frontend/gauss_ln_table.rs: the 32-interval table of the f32
 `ln` in src/frontend/gauss.rs (Box-Muller radius of the dither noise).
 
-Run from the repository root: python3 tools/ln_table.py
+Run from the repository root: python3 tools/ln_table.py && cargo fmt
 Pure Python (f64 `math.log`, then rounded to f32), no dependencies.
 """
 import math
@@ -23,8 +23,17 @@ inv = [f32(1 / c) for c in centre]
 ln_c = [f32(math.log(c)) if k < 16 else f32(math.log(c / 2)) for k, c in enumerate(centre)]
 
 
+def short(x):
+    """The shortest decimal that rounds to the f32 `x`."""
+    for p in range(1, 10):
+        t = f"{x:.{p}g}"
+        if f32(float(t)) == x:
+            return t if any(ch in t for ch in ".e") else t + ".0"
+    raise ValueError(x)
+
+
 def arr(name, vals, doc):
-    body = "".join(f"    {v!r},\n" for v in vals)
+    body = "".join(f"    {short(v)},\n" for v in vals)
     return f"/// {doc}\npub(super) const {name}: [f32; 32] = [\n{body}];\n"
 
 
