@@ -37,7 +37,8 @@
 //! (1/c_k)` with `|r| <= 1/32`, `log1p` by its series to `r^5`
 //! (truncation < 1.5e-10); the tables ([`super::gauss_ln_table`], made by
 //! `tools/ln_table.py`) are looked up with register permutes (AVX-512:
-//! `vpermt2ps`, 32 entries in two registers) or gathers (AVX2), and
+//! `vpermt2ps`, 32 entries in two registers; AVX2: four `vpermps` and two
+//! blends, as gathers were slower than the old division there), and
 //! intervals from `m = 1.5` fold to `m/2`, `e + 1`, so that near `u = 1`
 //! the table term is 0 and `ln u` keeps its relative precision. This
 //! replaced a `2 atanh((m - 1)/(m + 1))` series whose division sat in the
@@ -60,7 +61,8 @@
 //! ~0.6 ns per normal with AVX-512 on this AMD Zen 4 (512-bit operations
 //! double-pumped): a Box-Muller step (32 normals) is ~150 instructions in
 //! one long dependency chain (SplitMix64 multiplies, `ln`, `sqrt`), so the
-//! AVX-512 loop writes four steps per iteration to let them overlap. A
+//! AVX-512 loop writes four steps per iteration to let them overlap (the
+//! AVX2 loop two: its 16 registers spill with four). A
 //! vectorised 64-layer ziggurat was tried and dropped: its fast path
 //! alone (~26 instructions per 16 normals, 95 % of draws) cost 11.6 ms
 //! per 24 million normals, and finishing the other 5 % (compaction, wedge
