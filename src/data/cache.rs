@@ -4,7 +4,7 @@
 //! An entry's key is the BLAKE3 hash of
 //!
 //! ```text
-//! "speechfront-feature-cache-v2\0" ++ crate version ++ "\0"
+//! "speechfront-feature-cache-v3\0" ++ crate version ++ "\0"
 //!   ++ len(config) as u64 LE ++ config ++ file contents
 //! ```
 //!
@@ -38,8 +38,10 @@ use super::DataError;
 /// The tag's version changes when the same configuration computes
 /// different numbers: v2 when dither moved from `rand_distr`'s
 /// `StandardNormal` to `frontend::gauss` (same distribution, other draws),
-/// so no v1 dithered entry is served.
-const KEY_DOMAIN: &[u8] = b"speechfront-feature-cache-v2\0";
+/// so no v1 dithered entry is served; v3 when `frontend::gauss`'s `ln`
+/// became a table and series without a division (dithered numbers differ
+/// in the last bits).
+const KEY_DOMAIN: &[u8] = b"speechfront-feature-cache-v3\0";
 
 /// Counts of what the cache did, for progress lines and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]

@@ -1,4 +1,5 @@
-//! Gaussian dither noise: a block generator of standard normal `f32`s.
+//! Gaussian dither noise: a block Box-Muller generator of standard normal
+//! `f32`s.
 //!
 //! Kaldi dithers every frame sample independently, so with overlapping
 //! frames the dither needs ~2.5 normal draws per input sample. Drawn one at
@@ -30,24 +31,46 @@
 //! A frame length that is not a multiple of 16 discards the rest of its
 //! last block.
 //!
-//! `ln`, `sin` and `cos` are polynomials in f32 (series, not tables): `ln m`
-//! for `m` in `[sqrt(1/2), sqrt(2))` as `2 atanh(s)`, `s = (m - 1)/(m + 1)`,
-//! truncated after `s^9` (error < 1e-9 relative); `sin x` and `cos x` on
-//! `|x| <= pi/4` by Taylor series up to `x^9` and `x^10` (truncation
-//! errors < 2e-9 and 2e-10, below half an f32 ulp). The tests bound each
-//! to 2 ulp against f64 and check the draws' moments, a Kolmogorov-Smirnov distance and a
+//! `ln`, `sin` and `cos` are f32 polynomials. `ln u = e ln 2 + ln c_k +
+//! log1p(r)`: the top 5 mantissa bits pick one of 32 intervals of `[1, 2)`
+//! with centre `c_k` (midpoints, and 1 and 2 at the ends), `r = (m - c_k)
+//! (1/c_k)` with `|r| <= 1/32`, `log1p` by its series to `r^5`
+//! (truncation < 1.5e-10); the tables ([`super::gauss_ln_table`], made by
+//! `tools/ln_table.py`) are looked up with register permutes (AVX-512:
+//! `vpermt2ps`, 32 entries in two registers; AVX2: four `vpermps` and two
+//! blends, as gathers were slower than the old division there), and
+//! intervals from `m = 1.5` fold to `m/2`, `e + 1`, so that near `u = 1`
+//! the table term is 0 and `ln u` keeps its relative precision. This
+//! replaced a `2 atanh((m - 1)/(m + 1))` series whose division sat in the
+//! middle of the step's dependency chain (numbers changed then, so the
+//! feature cache's key moved to v3). `sin x` and `cos x` on `|x| <= pi/4`
+//! are Taylor series up to `x^9` and `x^10` (truncation errors < 2e-9 and
+//! 2e-10, below half an f32 ulp). The tests bound each to 2 ulp against
+//! f64 and check the draws' moments, a Kolmogorov-Smirnov distance and a
 //! chi-square over bins out to 4.5 sigma.
 //!
 //! # Same numbers on every CPU
 //! The AVX-512 path ([`super::gauss_avx512`]), the AVX2 path
 //! ([`super::gauss_avx`]), picked at run time, and the scalar path do the
 //! same IEEE operations in the same order: no FMA, integer-to-float
-//! conversions rounding to nearest even on all three, IEEE `sqrt` and
-//! division, and selects instead of branches. The tests compare
+//! conversions rounding to nearest even on all three, IEEE `sqrt`, the
+//! same table entries, and selects instead of branches. The tests compare
 //! them bit for bit.
+//!
+//! # Speed
+//! ~0.6 ns per normal with AVX-512 on this AMD Zen 4 (512-bit operations
+//! double-pumped): a Box-Muller step (32 normals) is ~150 instructions in
+//! one long dependency chain (SplitMix64 multiplies, `ln`, `sqrt`), so the
+//! AVX-512 loop writes four steps per iteration to let them overlap (the
+//! AVX2 loop two: its 16 registers spill with four). A
+//! vectorised 64-layer ziggurat was tried and dropped: its fast path
+//! alone (~26 instructions per 16 normals, 95 % of draws) cost 11.6 ms
+//! per 24 million normals, and finishing the other 5 % (compaction, wedge
+//! `exp`, tail) brought it to 28 ms against 17.7 ms for this generator.
 
 use rand::Rng as _;
 
+use super::gauss_ln_table::{LN_CENTRE, LN_INV, LN_OF_CENTRE};
 use crate::nn::Rng;
 
 /// Normals per block: 8 pairs, one per AVX2 lane.
@@ -66,9 +89,8 @@ pub(super) const TWO_M32: f32 = 1.0 / 4_294_967_296.0;
 /// so that `e LN2_HI` is exact for every exponent `|e| <= 32` seen here.
 pub(super) const LN2_HI: f32 = 355.0 / 512.0;
 pub(super) const LN2_LO: f32 = (std::f64::consts::LN_2 - 355.0 / 512.0) as f32;
-/// Series of `atanh(s)/s - 1 = s^2/3 + s^4/5 + ...`, doubled: coefficients
-/// of `t = s^2` in `(ln m - 2s) / s^3`.
-pub(super) const LN_C: [f32; 4] = [2.0 / 3.0, 2.0 / 5.0, 2.0 / 7.0, 2.0 / 9.0];
+/// `(log1p(r) - r) / r^2 = -1/2 + r/3 - r^2/4 + r^3/5 - ...`, truncated.
+pub(super) const LOG1P_C: [f32; 4] = [-0.5, 1.0 / 3.0, -0.25, 0.2];
 /// Taylor coefficients of `(sin x - x)/x^3` in `z = x^2`.
 pub(super) const SIN_C: [f32; 4] = [-1.0 / 6.0, 1.0 / 120.0, -1.0 / 5040.0, 1.0 / 362_880.0];
 /// Taylor coefficients of `(cos x - 1 + x^2/2)/x^4` in `z = x^2`.
@@ -84,21 +106,23 @@ fn mix(z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// `ln u` for a positive normal `u`: `u = 2^e m`, `m` in
-/// `[sqrt(1/2), sqrt(2))`, `ln m = 2 atanh((m - 1)/(m + 1))`.
+/// `ln u` for a positive normal `u <= 1`, without a division: `u = 2^e
+/// m`, `m` in `[1, 2)` in one of 32 intervals `k` (the top 5 mantissa
+/// bits) with centre `c_k` ([`super::gauss_ln_table`]); `ln m = ln c_k +
+/// log1p(r)`, `r = (m - c_k) / c_k` computed as `(m - c_k) (1/c_k)` (the
+/// difference is exact), `|r| <= 1/32`, `log1p` by its series to `r^5`
+/// (truncation < `r^6/6` = 1.5e-10). Intervals from `m = 1.5` are folded
+/// to `m/2`, `e + 1`, so that `|ln u|` is never the difference of two
+/// large terms: near `u = 1` the table term is 0 (centres 1 and 2).
 #[inline(always)]
 pub(super) fn ln(u: f32) -> f32 {
     let bits = u.to_bits();
-    let mut e = ((bits >> 23) as i32 - 127) as f32;
-    let mut m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
-    if m > std::f32::consts::SQRT_2 {
-        m *= 0.5;
-        e += 1.0;
-    }
-    let s = (m - 1.0) / (m + 1.0);
-    let t = s * s;
-    let p = LN_C[0] + t * (LN_C[1] + t * (LN_C[2] + t * LN_C[3]));
-    let ln_m = (s + s) + (s * t) * p;
+    let e = ((bits.wrapping_add(1 << 22) >> 23) as i32 - 127) as f32;
+    let m = f32::from_bits((bits & 0x007f_ffff) | 0x3f80_0000);
+    let k = ((bits >> 18) & 31) as usize;
+    let r = (m - LN_CENTRE[k]) * LN_INV[k];
+    let p = LOG1P_C[0] + r * (LOG1P_C[1] + r * (LOG1P_C[2] + r * LOG1P_C[3]));
+    let ln_m = LN_OF_CENTRE[k] + (r + (r * r) * p);
     (e * LN2_LO + ln_m) + e * LN2_HI
 }
 

@@ -77,7 +77,7 @@
 //! the whole signal (the `extract` command streams WAV files this way).
 //! Dither normals come a frame at a time from the block generator in
 //! [`gauss`] (16 or 8 Box-Muller pairs per step, same bits on every CPU),
-//! ~0.8 ns per draw with AVX-512 against ~2.7 ns for `rand_distr`'s.
+//! ~0.6 ns per draw with AVX-512 against ~2.7 ns for `rand_distr`'s.
 //! `benches/extract.rs` (group `frontend`) compares the Kaldi MFCC chain
 //! with a bare 512-point realfft over the same 59,998 frames: on the shared
 //! 2-core machine (load average ~4.5) the thread CPU time
@@ -108,6 +108,7 @@ pub mod gauss;
 mod gauss_avx;
 #[cfg(target_arch = "x86_64")]
 mod gauss_avx512;
+mod gauss_ln_table;
 mod kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels_avx;
