@@ -339,6 +339,13 @@ pub enum Cmvn {
     Mean,
     /// Subtract the mean and divide by the standard deviation.
     MeanVar,
+    /// Feature warping (Pelecanos & Sridharan 2001): each dimension's
+    /// values are replaced by the standard-normal quantiles of their ranks
+    /// over the utterance, so every dimension ends up with the same
+    /// (Gaussian) distribution whatever the channel or voice did to its
+    /// shape, not only to its mean and spread. Over the whole utterance,
+    /// not a sliding window (a spoken word is shorter than the usual 3 s).
+    Warp,
 }
 
 /// Post-processing of whole utterances.
