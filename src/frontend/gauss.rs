@@ -6,67 +6,85 @@
 //! a time from `rand_distr::StandardNormal` (an f64 ziggurat) that cost
 //! ~2.7 ns per draw, more than the whole rest of the Kaldi MFCC chain. This
 //! module fills a frame's worth of normals at once, 8 (AVX2) or 16
-//! (AVX-512) lanes wide.
+//! (AVX-512) Box-Muller pairs wide.
 //!
 //! # The numbers
-//! Each frame draws **one** `u64` key from the caller's [`Rng`]; normal
-//! pair `j` of the frame comes from the 64 bits `z_j = mix(key + (j + 1)
-//! GAMMA)`, output `j` of a SplitMix64 generator seeded with the key
-//! (Steele, Lea & Flood 2014, the seeding generator of the xoshiro family;
-//! counter-based, so the lanes compute in parallel). Frames stay independent
-//! and in frame order, so streaming and whole-signal extraction give the
-//! same numbers, as before.
+//! Each frame draws **one** `u64` key from the caller's [`Rng`]; draw `j`
+//! of the frame is the 64 bits `z_j = mix(key + (j + 1) GAMMA)`, output
+//! `j` of a SplitMix64 generator seeded with the key (Steele, Lea & Flood
+//! 2014, the seeding generator of the xoshiro family; counter-based, so
+//! the lanes compute in parallel). Frames stay independent and in frame
+//! order, so streaming and whole-signal extraction give the same numbers.
 //!
-//! Each `z_j` gives two normals by the Box-Muller transform:
-//! - radius `r = sqrt(-2 ln u)`, with `u = k 2^-31 + 2^-32` and `k` the top
-//!   31 bits of `z_j` (so `u` is in `[2^-32, 1]`, never 0): the largest
-//!   radius is `sqrt(64 ln 2) = 6.66`, and a standard normal exceeds 6.66
-//!   with probability 2.7e-11 (the only truncation of the distribution);
-//! - angle `theta = 2 pi b 2^-32`, with `b` the low 32 bits of `z_j`, as
-//!   a quarter turn `q` (exact, from the top bits of `b + 2^29`) plus a
-//!   residual `x` in `[-pi/4, pi/4)`.
+//! Block `i` (32 outputs, 16 pairs) uses draws `16i .. 16i + 16`, read as
+//! 32-bit words in little-endian order, as a 512-bit register holds them:
+//! pair `l` takes its radius word `w` from word `l` of draws `16i .. 16i +
+//! 8` and its angle word `a` from word `l` of draws `16i + 8 .. 16i + 16`.
+//! Output `32i + l` is `r cos theta` of pair `l` and `32i + 16 + l` its
+//! `r sin theta`. A frame length that is not a multiple of 32 discards the
+//! rest of its last block.
+//! - radius `r = sqrt(-2 ln u)`, `u = v 2^-31`, `v = 2 floor(w/4) + 1`
+//!   rounded to f32 (so `u` is in `[2^-31, 1]`, never 0): the largest
+//!   radius is `sqrt(62 ln 2) = 6.555`, and a standard normal exceeds it
+//!   with probability 5.6e-11 (the only truncation of the distribution);
+//! - angle `theta = 2 pi a 2^-32`, as one of 32 sectors `j` (the top 5
+//!   bits of `a + 2^26`) plus a residual `x` in `[-pi/32, pi/32)`;
+//! - `r cos theta = (r C_j) cos x - (r S_j) sin x` and `r sin theta = (r
+//!   S_j) cos x + (r C_j) sin x`, with the sector's cosine and sine `C_j`,
+//!   `S_j` from a table and `sin x`, `cos x` by Taylor series to `x^5` and
+//!   `x^4` (truncation < 2e-11 and 1.2e-9: the short sector makes these
+//!   two short). The dither scale multiplies `r` before the rotation.
 //!
-//! Block `i` of 16 outputs holds pairs `8i .. 8i + 8`: outputs `16i + l`
-//! are `r cos theta` and `16i + 8 + l` are `r sin theta` of pair `8i + l`.
-//! A frame length that is not a multiple of 16 discards the rest of its
-//! last block.
+//! `-2 ln u = E (-2 ln 2) - 2 ln c_k - 2 log1p(r)` ([`m2_ln`]): `u`'s
+//! exponent `E`, the top 5 mantissa bits pick one of 32 intervals of `[1,
+//! 2)` with centre `c_k` (midpoints, and 1 and 2 at the ends), `s = (m -
+//! c_k)(-2/c_k)` with `|s| <= 1/16`, and `-2 log1p` by its series in `s`
+//! to `s^4` (truncation < 1.3e-8 absolute where `|E| >= 1`, < 1.2e-8
+//! relative near `u = 1`). The `-2` is folded into the tables
+//! ([`super::gauss_ln_table`], made by `tools/ln_table.py`; scaling by -2
+//! is exact), and intervals from `m = 1.5` fold to `m/2`, `E + 1`, so that
+//! near `u = 1` the table term is 0 and the result keeps its relative
+//! precision. The tables are read with register permutes (AVX-512:
+//! `vpermt2ps`, 32 entries in two registers, also for `E (-2 ln 2)` and
+//! the sectors; AVX2: four `vpermps` and two blends).
 //!
-//! `ln`, `sin` and `cos` are f32 polynomials. `ln u = e ln 2 + ln c_k +
-//! log1p(r)`: the top 5 mantissa bits pick one of 32 intervals of `[1, 2)`
-//! with centre `c_k` (midpoints, and 1 and 2 at the ends), `r = (m - c_k)
-//! (1/c_k)` with `|r| <= 1/32`, `log1p` by its series to `r^5`
-//! (truncation < 1.5e-10); the tables ([`super::gauss_ln_table`], made by
-//! `tools/ln_table.py`) are looked up with register permutes (AVX-512:
-//! `vpermt2ps`, 32 entries in two registers; AVX2: four `vpermps` and two
-//! blends, as gathers were slower than the old division there), and
-//! intervals from `m = 1.5` fold to `m/2`, `e + 1`, so that near `u = 1`
-//! the table term is 0 and `ln u` keeps its relative precision. This
-//! replaced a `2 atanh((m - 1)/(m + 1))` series whose division sat in the
-//! middle of the step's dependency chain (numbers changed then, so the
-//! feature cache's key moved to v3). `sin x` and `cos x` on `|x| <= pi/4`
-//! are Taylor series up to `x^9` and `x^10` (truncation errors < 2e-9 and
-//! 2e-10, below half an f32 ulp). The tests bound each to 2 ulp against
-//! f64 and check the draws' moments, a Kolmogorov-Smirnov distance and a
-//! chi-square over bins out to 4.5 sigma.
+//! Tests: `-2 ln u` within 2 ulp of f64 over the whole range and on every
+//! 16th mantissa of two binades, the sector series within 2^-24, each pair
+//! within 4 ulp of `r` of its f64 polar form; the draws' moments, a
+//! Kolmogorov-Smirnov distance, a chi-square over bins out to 4.5 sigma;
+//! serial correlations (lags 1-4 within frames, across frame boundaries,
+//! same positions of consecutive frames, and of the squares, which a
+//! shared radius would show) and each frame's sum of squares against
+//! chi-square(400) (mean, variance, both 1 % tails), which a generator
+//! mixing a fixed pool of normals (Wallace's method without its
+//! correction) fails.
 //!
 //! # Same numbers on every CPU
 //! The AVX-512 path ([`super::gauss_avx512`]), the AVX2 path
 //! ([`super::gauss_avx`]), picked at run time, and the scalar path do the
 //! same IEEE operations in the same order: no FMA, integer-to-float
 //! conversions rounding to nearest even on all three, IEEE `sqrt`, the
-//! same table entries, and selects instead of branches. The tests compare
-//! them bit for bit.
+//! same table entries (`E (-2 ln 2)` is tabled as the f32 product the
+//! other paths compute), and selects instead of branches. The tests
+//! compare them bit for bit.
 //!
 //! # Speed
-//! ~0.6 ns per normal with AVX-512 on this AMD Zen 4 (512-bit operations
-//! double-pumped): a Box-Muller step (32 normals) is ~150 instructions in
-//! one long dependency chain (SplitMix64 multiplies, `ln`, `sqrt`), so the
-//! AVX-512 loop writes four steps per iteration to let them overlap (the
-//! AVX2 loop two: its 16 registers spill with four). A
-//! vectorised 64-layer ziggurat was tried and dropped: its fast path
-//! alone (~26 instructions per 16 normals, 95 % of draws) cost 11.6 ms
-//! per 24 million normals, and finishing the other 5 % (compaction, wedge
-//! `exp`, tail) brought it to 28 ms against 17.7 ms for this generator.
+//! On AMD Zen 4 (512-bit operations double-pumped on four 256-bit pipes)
+//! the step is bound by the number of vector operations, not by latency
+//! or one unit: without `sqrt` it ran 2 % faster, without SplitMix64's
+//! multiplies 10 %. So this form cuts operations: the earlier step
+//! (quarter turn by blends, `sin`/`cos` series to `x^9`/`x^10` on the
+//! octant, `ln` with a two-part `ln 2` and a separate `* -2`, a
+//! permute pair to split each draw into radius and angle halves, the
+//! scale applied to each output) took ~100 vector operations per 32
+//! normals; this one ~75 (sector table and short series, tabled
+//! exponent term, `-2` in the tables, words used where they lie, scale
+//! on the radius). The AVX-512 loop also writes four steps per iteration
+//! without closures (`map`/`from_fn` closures there were compiled as
+//! calls without the AVX-512 features). Measured: see the README's Speed
+//! section. Tried before and dropped: a vectorised 64-layer ziggurat (its
+//! rejections made it 28-34 ms per 24 million normals against 17.7 ms for
+//! Box-Muller then), Estrin's scheme for the polynomials (no gain).
 
 use rand::Rng as _;
 
