@@ -27,7 +27,9 @@ inv = [f32(-2 / c) for c in centre]
 ln_c = [-2 * f32(math.log(c)) + 0.0 if k < 16 else -2 * f32(math.log(c / 2)) + 0.0
         for k, c in enumerate(centre)]
 # cos(2 pi j / 32), built from the first quadrant by symmetry so that the
-# table is exactly symmetric (cos 0 = 1 and cos(pi/2) = 0 exactly).
+# table is exactly symmetric (cos 0 = 1 and cos(pi/2) = 0 exactly), with
+# the signs of zero that the AVX2 path's quadrant rotation of the first
+# quadrant's cos and sin gives (entry 8 is -0.0).
 quad = [f32(math.cos(math.pi * j / 16)) for j in range(8)] + [0.0]
 cos_turn = []
 for j in range(32):
@@ -40,7 +42,7 @@ for j in range(32):
         v = -quad[r]
     else:
         v = quad[8 - r]
-    cos_turn.append(v + 0.0)  # -0.0 -> 0.0
+    cos_turn.append(v)
 
 
 def short(x):

@@ -11,12 +11,13 @@
 //! steps are written into one iteration).
 
 use std::arch::x86_64::{
-    __m256, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_ps, _mm256_and_si256,
-    _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps, _mm256_cvtepi32_ps,
-    _mm256_loadu_ps, _mm256_mul_epu32, _mm256_mul_ps, _mm256_or_si256, _mm256_permutevar8x32_ps,
-    _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_ps, _mm256_setr_epi64x, _mm256_slli_epi32,
-    _mm256_slli_epi64, _mm256_sqrt_ps, _mm256_srli_epi32, _mm256_srli_epi64, _mm256_storeu_ps,
-    _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_si256,
+    __m256, __m256i, _mm256_add_epi32, _mm256_add_epi64, _mm256_add_ps, _mm256_and_ps,
+    _mm256_and_si256, _mm256_blendv_ps, _mm256_castps_si256, _mm256_castsi256_ps,
+    _mm256_cvtepi32_ps, _mm256_loadu_ps, _mm256_mul_epu32, _mm256_mul_ps, _mm256_or_si256,
+    _mm256_permutevar8x32_ps, _mm256_set1_epi32, _mm256_set1_epi64x, _mm256_set1_ps,
+    _mm256_setr_epi64x, _mm256_slli_epi32, _mm256_slli_epi64, _mm256_sqrt_ps, _mm256_srli_epi32,
+    _mm256_srli_epi64, _mm256_storeu_ps, _mm256_sub_epi32, _mm256_sub_ps, _mm256_xor_ps,
+    _mm256_xor_si256,
 };
 
 use super::gauss::{
@@ -124,9 +125,25 @@ fn pairs(w: __m256i, a: __m256i, sc: __m256) -> (__m256, __m256) {
     let z = _mm256_mul_ps(x, x);
     let s = _mm256_add_ps(x, _mm256_mul_ps(_mm256_mul_ps(x, z), poly(z, SIN_C)));
     let c = _mm256_add_ps(_mm256_set1_ps(1.0), _mm256_mul_ps(z, poly(z, COS_C)));
+    // Sector j = b >> 27 = 8 q + i: the first quadrant's cos and sin of
+    // sector i (`permutevar8x32` reads the low 3 bits), then q quarter
+    // turns: bit 3 of j maps (cos, sin) to (-sin, cos), bit 4 negates both.
+    // The same bits as the 32-entry tables, which are built this way.
     let j = _mm256_srli_epi32(b, 27);
-    let rc = _mm256_mul_ps(r, look(&COS_TURN, j));
-    let rs = _mm256_mul_ps(r, look(&SIN_TURN, j));
+    // SAFETY: each table holds 32 floats; loads of the first 8.
+    let (c0, s0) = unsafe {
+        (
+            _mm256_permutevar8x32_ps(_mm256_loadu_ps(COS_TURN.as_ptr()), j),
+            _mm256_permutevar8x32_ps(_mm256_loadu_ps(SIN_TURN.as_ptr()), j),
+        )
+    };
+    let sign = _mm256_set1_ps(-0.0);
+    let quarter = _mm256_castsi256_ps(_mm256_slli_epi32(j, 28));
+    let half = _mm256_and_ps(_mm256_castsi256_ps(_mm256_slli_epi32(j, 27)), sign);
+    let ct = _mm256_blendv_ps(c0, _mm256_xor_ps(s0, sign), quarter);
+    let st = _mm256_blendv_ps(s0, c0, quarter);
+    let rc = _mm256_mul_ps(r, _mm256_xor_ps(ct, half));
+    let rs = _mm256_mul_ps(r, _mm256_xor_ps(st, half));
     (
         _mm256_sub_ps(_mm256_mul_ps(rc, c), _mm256_mul_ps(rs, s)),
         _mm256_add_ps(_mm256_mul_ps(rs, c), _mm256_mul_ps(rc, s)),
