@@ -46,7 +46,9 @@
 //! near `u = 1` the table term is 0 and the result keeps its relative
 //! precision. The tables are read with register permutes (AVX-512:
 //! `vpermt2ps`, 32 entries in two registers, also for `E (-2 ln 2)` and
-//! the sectors; AVX2: four `vpermps` and two blends).
+//! the sectors; AVX2: four `vpermps` and three blends per `ln` table, and
+//! the sectors from the first quadrant's 8 entries by a quarter-turn
+//! rotation).
 //!
 //! Tests: `-2 ln u` within 2 ulp of f64 over the whole range and on every
 //! 16th mantissa of two binades, the sector series within 2^-24, each pair
@@ -65,7 +67,8 @@
 //! same IEEE operations in the same order: no FMA, integer-to-float
 //! conversions rounding to nearest even on all three, IEEE `sqrt`, the
 //! same table entries (`E (-2 ln 2)` is tabled as the f32 product the
-//! other paths compute), and selects instead of branches. The tests
+//! AVX2 path computes, and the sector table is built by the quarter-turn
+//! symmetry the AVX2 path applies to the first quadrant), and selects instead of branches. The tests
 //! compare them bit for bit.
 //!
 //! # Speed
