@@ -4,7 +4,7 @@
 //! An entry's key is the BLAKE3 hash of
 //!
 //! ```text
-//! "speechfront-feature-cache-v3\0" ++ crate version ++ "\0"
+//! "speechfront-feature-cache-v4\0" ++ crate version ++ "\0"
 //!   ++ len(config) as u64 LE ++ config ++ file contents
 //! ```
 //!
@@ -40,8 +40,9 @@ use super::DataError;
 /// `StandardNormal` to `frontend::gauss` (same distribution, other draws),
 /// so no v1 dithered entry is served; v3 when `frontend::gauss`'s `ln`
 /// became a table and series without a division (dithered numbers differ
-/// in the last bits).
-const KEY_DOMAIN: &[u8] = b"speechfront-feature-cache-v3\0";
+/// in the last bits); v4 when the Box-Muller step changed its bit layout
+/// and angle reduction (other dithered numbers, same distribution).
+const KEY_DOMAIN: &[u8] = b"speechfront-feature-cache-v4\0";
 
 /// Counts of what the cache did, for progress lines and reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
@@ -281,6 +282,25 @@ mod tests {
         let entry = cache.entry_path(&key);
         assert!(entry.is_file());
         assert!(entry.starts_with(cache.dir().join(&key.to_hex()[..2])));
+    }
+
+    #[test]
+    fn key_is_the_documented_v4_hash_and_no_v3_entry_is_served() {
+        let (_dir, cache, audio) = setup();
+        let layout = |domain: &[u8]| {
+            let mut h = blake3::Hasher::new();
+            h.update(domain);
+            h.update(env!("CARGO_PKG_VERSION").as_bytes());
+            h.update(b"\0");
+            h.update(&1u64.to_le_bytes());
+            h.update(b"a");
+            h.update(b"RIFF fake audio bytes");
+            h.finalize()
+        };
+        let key = cache.key(&audio, "a").unwrap();
+        // v4: the dither stream of `frontend::gauss` changed again.
+        assert_eq!(key, layout(b"speechfront-feature-cache-v4\0"));
+        assert_ne!(key, layout(b"speechfront-feature-cache-v3\0"));
     }
 
     #[test]

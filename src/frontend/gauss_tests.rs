@@ -44,73 +44,126 @@ fn cdf(x: f64) -> f64 {
     }
 }
 
-#[test]
-fn ln_is_within_two_ulp_of_f64() {
-    // u from 2^-32 to 1, the range the radius uses, log-spaced and dense
-    // near 1 where ln u -> 0.
-    let mut worst = 0.0f64;
-    for i in 0..200_000 {
-        let u = (2.0f64.powf(-32.0 * i as f64 / 200_000.0)) as f32;
-        for u in [u, 1.0 - u * 1e-3] {
-            let got = ln(u) as f64;
-            let want = (u as f64).ln();
-            let ulp = (want.abs() as f32).max(f32::MIN_POSITIVE);
-            let ulp = (f32::from_bits(ulp.to_bits() + 1) - ulp) as f64;
-            worst = worst.max((got - want).abs() / ulp);
-        }
-    }
-    assert_eq!(ln(1.0), 0.0, "ln 1 exactly");
-    // Each f32 operation rounds by half an ulp; the table terms and the
-    // final sums stay within 2 ulp of the exact logarithm.
-    assert!(worst <= 2.0, "ln off by {worst} ulp");
+/// An ulp of `x` as an f32 (of the smallest normal for 0).
+fn ulp(x: f64) -> f64 {
+    let x = (x.abs() as f32).max(f32::MIN_POSITIVE);
+    (f32::from_bits(x.to_bits() + 1) - x) as f64
 }
 
 #[test]
-fn ln_is_within_two_ulp_on_every_interval_of_two_binades() {
-    use crate::frontend::gauss_ln_table::{LN_CENTRE, LN_INV, LN_OF_CENTRE};
+fn tables_are_what_the_generator_says() {
+    use crate::frontend::gauss_ln_table::{COS_TURN, LN_CENTRE, LN_INV_M2, LN_OF_CENTRE_M2};
     // The tables are what tools/ln_table.py says they are.
     for k in 0..32 {
         let c = LN_CENTRE[k] as f64;
-        assert_eq!(LN_INV[k], (1.0 / c) as f32, "1/c_{k}");
-        let want = if k < 16 { c.ln() } else { (c / 2.0).ln() };
+        assert_eq!(LN_INV_M2[k], (-2.0 / c) as f32, "-2/c_{k}");
+        let want = -2.0 * if k < 16 { c.ln() } else { (c / 2.0).ln() };
         assert!(
-            ((LN_OF_CENTRE[k] as f64) - want).abs() <= want.abs() * 2f64.powi(-24),
-            "ln c_{k}"
+            ((LN_OF_CENTRE_M2[k] as f64) - want).abs() <= want.abs() * 2f64.powi(-24),
+            "-2 ln c_{k}"
         );
+        // E (-2 ln 2) for the exponent whose low 5 bits are k.
+        let e = if k == 31 { -31 } else { k as i32 - 30 };
+        assert_eq!(EXP_TERM[k], e as f32 * M2_LN2, "exponent term {k}");
+        let angle = std::f64::consts::TAU * k as f64 / 32.0;
+        assert!((COS_TURN[k] as f64 - angle.cos()).abs() <= 0.5 * ulp(angle.cos()).max(1e-15));
+        assert!((SIN_TURN[k] as f64 - angle.sin()).abs() <= 0.5 * ulp(angle.sin()).max(1e-15));
+        // Exactly symmetric, so the angle has no bias.
+        assert_eq!(COS_TURN[k], COS_TURN[(32 - k) % 32], "cos is even");
+        assert_eq!(COS_TURN[k], -COS_TURN[(k + 16) % 32], "half turn");
     }
-    // Every 16th mantissa of [1/2, 1) (e = -1: the folded intervals meet
-    // u = 1 from below) and of [2^-32, 2^-31) (the largest exponent).
-    let mut worst = 0.0f64;
-    for lo in [0.5f32, 2f32.powi(-32)] {
-        for i in (0..1u32 << 23).step_by(16) {
-            let u = f32::from_bits(lo.to_bits() + i);
-            let want = (u as f64).ln();
-            let ulp = want.abs() as f32;
-            let ulp = (f32::from_bits(ulp.to_bits() + 1) - ulp) as f64;
-            worst = worst.max((ln(u) as f64 - want).abs() / ulp);
-        }
-    }
-    // Same bound as above: a few half-ulp roundings.
-    assert!(worst <= 2.0, "ln off by {worst} ulp");
+    assert_eq!((COS_TURN[8], COS_TURN[0]), (0.0, 1.0));
+    // The AVX2 path rotates the first quadrant: cos of sector 8 is -sin 0.
+    assert!(COS_TURN[8].is_sign_negative() && SIN_TURN[0].is_sign_positive());
+}
+
+/// `m2_ln(v)` against f64 `-2 ln(v 2^-31)`, in f32 ulps of the result.
+fn m2_ln_error(v: f32) -> f64 {
+    let want = -2.0 * (v as f64 * 2f64.powi(-31)).ln();
+    (m2_ln(v) as f64 - want).abs() / ulp(want)
 }
 
 #[test]
-fn sin_cos_are_within_two_ulp_on_the_octant() {
+fn m2_ln_is_within_two_ulp_of_f64() {
+    // v from 1 to 2^31, the range the radius uses, log-spaced, and dense
+    // near 2^31 where -2 ln u -> 0.
     let mut worst = 0.0f64;
-    let q = std::f64::consts::FRAC_PI_4;
-    for i in -100_000..=100_000 {
-        let x = (q * i as f64 / 100_000.0) as f32;
-        let (s, c) = sin_cos(x);
-        let (ws, wc) = (x as f64).sin_cos();
-        // Absolute error in units of 2^-24 (an ulp of values in [0.5, 1)):
-        // sin is small near 0, where its relative error is tested below.
-        worst = worst.max((s as f64 - ws).abs().max((c as f64 - wc).abs()) * 2f64.powi(24));
-        if x != 0.0 {
-            let rel = (s as f64 - ws).abs() / ws.abs();
-            assert!(rel < 2.5e-7, "sin({x}) relative error {rel}");
+    for i in 0..=200_000 {
+        let v = 2.0f64.powf(31.0 * i as f64 / 200_000.0) as f32;
+        for v in [v, (2f64.powi(31) - v as f64 * 64.0).max(1.0) as f32] {
+            worst = worst.max(m2_ln_error(v));
         }
     }
-    assert!(worst <= 2.0, "sin/cos off by {worst} x 2^-24");
+    assert_eq!(m2_ln(2f32.powi(31)), 0.0, "-2 ln 1 exactly");
+    // Each f32 operation rounds by half an ulp; the table terms and the
+    // final sums stay within 2 ulp of the exact value.
+    assert!(worst <= 2.0, "-2 ln off by {worst} ulp");
+}
+
+#[test]
+fn m2_ln_is_within_two_ulp_on_every_interval_of_two_binades() {
+    // Every 16th mantissa of [2^30, 2^31) (u in [1/2, 1): the folded
+    // intervals meet u = 1 from below) and of [1, 2) (the largest |E|).
+    let mut worst = 0.0f64;
+    for lo in [2f32.powi(30), 1.0] {
+        for i in (0..1u32 << 23).step_by(16) {
+            worst = worst.max(m2_ln_error(f32::from_bits(lo.to_bits() + i)));
+        }
+    }
+    // Same bound as above: a few half-ulp roundings.
+    assert!(worst <= 2.0, "-2 ln off by {worst} ulp");
+}
+
+#[test]
+fn sector_sin_cos_are_within_an_ulp_of_f64() {
+    // Angle words across several sectors, including both edges of each.
+    let mut worst = 0.0f64;
+    for i in 0..400_000u64 {
+        let a = (i.wrapping_mul(0x9e37_79b9) >> 2) as u32 ^ (i as u32 & 3);
+        let (j, s, c) = sector(a);
+        let theta = std::f64::consts::TAU * a as f64 / 4_294_967_296.0;
+        let x = theta - std::f64::consts::TAU * j as f64 / 32.0;
+        let x = x - std::f64::consts::TAU * (x / std::f64::consts::TAU).round();
+        assert!(
+            x.abs() <= std::f64::consts::PI / 32.0 + 1e-9,
+            "residual {x}"
+        );
+        // Absolute error in units of 2^-24 (an ulp of values in [0.5,
+        // 1)): the residual itself is rounded to f32 (relative 2^-24).
+        let (ws, wc) = x.sin_cos();
+        worst = worst.max((s as f64 - ws).abs().max((c as f64 - wc).abs()) * 2f64.powi(24));
+    }
+    assert!(
+        worst <= 1.0,
+        "sin/cos of the residual off by {worst} x 2^-24"
+    );
+}
+
+#[test]
+fn pairs_are_the_polar_form_within_a_few_ulp() {
+    // scale (r cos theta, r sin theta) with r = sqrt(-2 ln u), u = (2
+    // floor(w/4) + 1) 2^-31, theta = 2 pi a 2^-32, computed in f64.
+    let mut rng = rng_from_seed(SEED);
+    let mut worst = 0.0f64;
+    for _ in 0..200_000 {
+        let z = rand::Rng::next_u64(&mut rng);
+        let (w, a) = (z as u32, (z >> 32) as u32);
+        let (c, s) = pair(w, a, 0.75);
+        let v = ((w >> 1) | 1) as i32 as f32; // rounded as the generator does
+        let r = 0.75 * (-2.0 * (v as f64 * 2f64.powi(-31)).ln()).sqrt();
+        let theta = std::f64::consts::TAU * a as f64 / 4_294_967_296.0;
+        // Errors relative to the radius: each output is r times a unit
+        // vector, rounded a few times.
+        let err = (c as f64 - r * theta.cos())
+            .abs()
+            .max((s as f64 - r * theta.sin()).abs());
+        worst = worst.max(err / ulp(r.max(1e-30)));
+    }
+    // sqrt halves ln's 2 ulp; the sector rotation adds about 2 more.
+    assert!(worst <= 4.0, "pair off by {worst} ulp of r");
+    // The largest radius: w < 4 gives u = 2^-31.
+    let (c, _) = pair(0, 0, 1.0);
+    assert!((c as f64 - (62.0 * std::f64::consts::LN_2).sqrt()).abs() < 1e-5);
 }
 
 /// `base + scale g` from every SIMD path this CPU runs, with its name.
@@ -142,7 +195,8 @@ fn simd_paths(key: u64, scale: f32, base: &[f32]) -> Vec<(&'static str, Vec<f32>
 fn simd_and_scalar_paths_give_the_same_bits() {
     let mut rng = rng_from_seed(SEED);
     for len in [
-        0usize, 1, 7, 15, 16, 17, 31, 32, 33, 48, 127, 128, 129, 160, 400, 401, 512, 1103,
+        0usize, 1, 7, 15, 16, 17, 31, 32, 33, 48, 63, 64, 65, 96, 127, 128, 129, 160, 255, 256,
+        257, 400, 401, 512, 1103,
     ] {
         for _ in 0..20 {
             let key = rand::Rng::next_u64(&mut rng);
@@ -163,16 +217,16 @@ fn simd_and_scalar_paths_give_the_same_bits() {
 #[test]
 fn stream_is_the_blocks_in_order_and_one_key_per_call() {
     let key = 0x0123_4567_89ab_cdef;
-    let mut g = vec![0.0f32; 40];
+    let mut g = vec![0.0f32; 80];
     add_keyed(key, 1.0, &mut g);
     for (i, chunk) in g.chunks(BLOCK).enumerate() {
-        let b = block_portable(key, i as u64);
+        let b = block_portable(key, i as u64, 1.0);
         assert_eq!(chunk, &b[..chunk.len()], "block {i}");
     }
     // A shorter frame is a prefix of a longer one with the same key.
-    let mut short = vec![0.0f32; 23];
+    let mut short = vec![0.0f32; 45];
     add_keyed(key, 1.0, &mut short);
-    assert_eq!(short, g[..23]);
+    assert_eq!(short, g[..45]);
     // One u64 per call, whatever the length.
     let (mut r1, mut r2) = (rng_from_seed(SEED), rng_from_seed(SEED));
     add_normals(&mut r1, 1.0, &mut vec![0.0; 1000]);
@@ -211,11 +265,11 @@ fn moments_are_standard_normal() {
     assert!((var - 1.0).abs() < 3.5e-3, "variance {var}");
     assert!(skew.abs() < 6.0e-3, "skewness {skew}");
     assert!(kurt.abs() < 1.2e-2, "excess kurtosis {kurt}");
-    // Box-Muller mates (outputs l and 8 + l of a block) are independent.
+    // Box-Muller mates (outputs l and 16 + l of a block) are independent.
     let (mut sxy, mut pairs) = (0.0f64, 0usize);
     for b in g.chunks_exact(BLOCK) {
-        for l in 0..8 {
-            sxy += b[l] as f64 * b[8 + l] as f64;
+        for l in 0..PAIRS {
+            sxy += b[l] as f64 * b[PAIRS + l] as f64;
             pairs += 1;
         }
     }
@@ -227,9 +281,9 @@ fn moments_are_standard_normal() {
     // Neighbours within a frame are independent too.
     let lag1 = g.windows(2).map(|w| w[0] as f64 * w[1] as f64).sum::<f64>() / nf;
     assert!(lag1.abs() < 5.0 / nf.sqrt(), "lag-1 correlation {lag1}");
-    // The only truncation: u >= 2^-32, so |g| <= sqrt(64 ln 2) = 6.66.
+    // The only truncation: u >= 2^-31, so |g| <= sqrt(62 ln 2) = 6.555.
     let max = g.iter().fold(0.0f32, |m, v| m.max(v.abs()));
-    assert!(max <= 6.661, "max |g| {max}");
+    assert!(max <= 6.5555, "max |g| {max}");
 }
 
 #[test]
@@ -290,4 +344,121 @@ fn chi_square_over_bins_including_the_tails_fits() {
         (beyond - expected).abs() < 5.0 * expected.sqrt(),
         "{beyond} beyond 4 sigma, expected {expected}"
     );
+}
+
+/// `draws` as frames of 400.
+fn frames(seed: u64, n_frames: usize) -> Vec<Vec<f64>> {
+    draws(seed, 400 * n_frames)
+        .chunks(400)
+        .map(|f| f.iter().map(|&v| v as f64).collect())
+        .collect()
+}
+
+#[test]
+fn no_serial_correlation_within_or_between_frames() {
+    let fr = frames(SEED + 13, 10_000);
+    // Mean of x y over `n` products of independent standard normals: its
+    // standard error is 1/sqrt(n), so 5/sqrt(n) is 5 standard errors.
+    let check = |what: &str, sum: f64, n: usize| {
+        let mean = sum / n as f64;
+        assert!(
+            mean.abs() < 5.0 / (n as f64).sqrt(),
+            "{what}: {mean} over {n}"
+        );
+    };
+    // Same for (x^2 - 1)(y^2 - 1) (standard error 2/sqrt(n)): dependence
+    // through the magnitude, as a shared radius would give.
+    let check_sq = |what: &str, sum: f64, n: usize| {
+        let mean = sum / n as f64;
+        assert!(
+            mean.abs() < 10.0 / (n as f64).sqrt(),
+            "{what}: {mean} over {n}"
+        );
+    };
+    let sq = |x: f64, y: f64| (x * x - 1.0) * (y * y - 1.0);
+    for lag in 1..=4 {
+        let (mut s, mut s2, mut n) = (0.0, 0.0, 0);
+        for f in &fr {
+            for w in f.windows(lag + 1) {
+                s += w[0] * w[lag];
+                s2 += sq(w[0], w[lag]);
+                n += 1;
+            }
+        }
+        check(&format!("lag {lag} within frames"), s, n);
+        check_sq(&format!("squares at lag {lag} within frames"), s2, n);
+        // Sample i of frame t against sample i + lag - 1 of frame t + 1
+        // (lag 1: the same position; independent keys, not shifted
+        // copies), and the stream across frame boundaries.
+        let (mut s, mut s2, mut n) = (0.0, 0.0, 0);
+        for p in fr.windows(2) {
+            for (x, y) in p[0].iter().zip(&p[1][lag - 1..]) {
+                s += x * y;
+                s2 += sq(*x, *y);
+                n += 1;
+            }
+        }
+        check(&format!("frame t vs t + 1, offset {}", lag - 1), s, n);
+        check_sq(
+            &format!("squares, frame t vs t + 1, offset {}", lag - 1),
+            s2,
+            n,
+        );
+        let mut s = 0.0;
+        for p in fr.windows(2) {
+            for k in 0..lag {
+                s += p[0][400 - lag + k] * p[1][k];
+            }
+        }
+        check(
+            &format!("lag {lag} across boundaries"),
+            s,
+            lag * (fr.len() - 1),
+        );
+    }
+    // Box-Muller mates (outputs l and 16 + l of each block) share a
+    // radius in the transform, but are independent normals: their squares
+    // are uncorrelated.
+    let (mut s2, mut n) = (0.0, 0);
+    for f in &fr {
+        for b in f.chunks_exact(BLOCK) {
+            for l in 0..PAIRS {
+                s2 += sq(b[l], b[PAIRS + l]);
+                n += 1;
+            }
+        }
+    }
+    check_sq("squares of Box-Muller mates", s2, n);
+}
+
+#[test]
+fn each_frames_sum_of_squares_is_chi_square_400() {
+    // S = sum of a frame's 400 squared draws is chi-square with 400
+    // degrees of freedom (mean 400, variance 800) when the draws are
+    // independent; a generator that mixes a fixed pool of normals keeps S
+    // (nearly) constant, and reused draws inflate its variance.
+    let n = 20_000usize;
+    let s: Vec<f64> = frames(SEED + 17, n)
+        .iter()
+        .map(|f| f.iter().map(|v| v * v).sum())
+        .collect();
+    let nf = n as f64;
+    let mean = s.iter().sum::<f64>() / nf;
+    let var = s.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (nf - 1.0);
+    // Standard errors: mean sqrt(800/n) = 0.2; variance 800 sqrt((2 +
+    // 12/400)/n) = 8.1 (chi-square's excess kurtosis is 12/k). Tolerances
+    // are 5 standard errors.
+    assert!((mean - 400.0).abs() < 1.0, "mean of S {mean}");
+    assert!((var - 800.0).abs() < 40.5, "variance of S {var}");
+    // Both tails at the 1 % quantiles of chi-square(400) (Wilson-Hilferty,
+    // accurate to ~1e-4 in probability at 400 degrees of freedom): 200
+    // expected each, sd 14.1, tolerance 5 sd.
+    let c: f64 = 2.0 / (9.0 * 400.0);
+    let q = |z: f64| 400.0 * (1.0 - c + z * c.sqrt()).powi(3);
+    let (lo, hi) = (q(-2.326_348), q(2.326_348));
+    let below = s.iter().filter(|&&v| v < lo).count() as f64;
+    let above = s.iter().filter(|&&v| v > hi).count() as f64;
+    let (expected, sd) = (0.01 * nf, (0.01 * 0.99 * nf).sqrt());
+    assert!((below - expected).abs() < 5.0 * sd, "{below} below {lo}");
+    assert!((above - expected).abs() < 5.0 * sd, "{above} above {hi}");
 }
