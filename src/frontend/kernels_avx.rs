@@ -72,13 +72,22 @@ pub fn dots(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out
         for j in 0..n {
             let w = &weights[offsets[g + j]..offsets[g + j + 1]];
             let s = &x[starts[g + j]..starts[g + j] + w.len()];
-            let (cw, cs) = (w.chunks_exact(8), s.chunks_exact(8));
-            tails[j] = sequential_dot(cw.remainder(), cs.remainder());
+            let full = w.len() / 8 * 8;
+            tails[j] = sequential_dot(&w[full..], &s[full..]);
             let mut a = _mm256_setzero_ps();
-            for (u, v) in cw.zip(cs) {
-                // SAFETY: each chunk holds 8 floats.
-                let (u, v) = unsafe { (_mm256_loadu_ps(u.as_ptr()), _mm256_loadu_ps(v.as_ptr())) };
+            // A counted loop, not `chunks_exact().zip()`: the iterators cost
+            // about 30 instructions per chunk in callgrind.
+            let mut k = 0;
+            while k < full {
+                // SAFETY: `k + 8 <= full <= w.len() == s.len()`.
+                let (u, v) = unsafe {
+                    (
+                        _mm256_loadu_ps(w.as_ptr().add(k)),
+                        _mm256_loadu_ps(s.as_ptr().add(k)),
+                    )
+                };
                 a = _mm256_add_ps(a, _mm256_mul_ps(u, v));
+                k += 8;
             }
             acc[j] = a;
         }
