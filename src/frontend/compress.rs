@@ -2,7 +2,6 @@
 //! (Kaldi) or decibels with a reference, a floor and an optional dynamic
 //! range limit over the whole utterance (librosa `power_to_db`).
 
-use super::logf::ln_in_place;
 use super::options::{CompressOptions, Compression};
 
 /// Precomputed compression rule.
@@ -34,9 +33,7 @@ impl Compressor {
         self.kind == Compression::Db && self.top_db.is_some()
     }
 
-    /// Elementwise: `ln(max(x, floor))` (8 at a time, [`super::logf`]:
-    /// correctly rounded, so it can differ from `f32::ln` in the last bit),
-    /// or `10 log10(max(x, amin)) - ref_db`.
+    /// Elementwise: `ln(max(x, floor))`, or `10 log10(max(x, amin)) - ref_db`.
     ///
     /// # Shapes
     /// `(n,)` -> `(n,)` in place
@@ -46,9 +43,8 @@ impl Compressor {
             Compression::Log => {
                 let floor = self.log_floor;
                 for v in x.iter_mut() {
-                    *v = v.max(floor);
+                    *v = v.max(floor).ln();
                 }
-                ln_in_place(x);
             }
             Compression::Db => {
                 let (amin, r) = (self.amin, self.ref_db);

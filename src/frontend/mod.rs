@@ -114,7 +114,6 @@ mod kernels;
 mod kernels_avx;
 pub mod layers;
 pub mod learned;
-pub mod logf;
 pub mod mel;
 pub mod options;
 pub mod pipeline;
