@@ -72,14 +72,20 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// `out[m] = dot(weights[offsets[m]..offsets[m + 1]], x[starts[m]..])`
-/// for every band `m`, bit for bit [`dot`] per band (on AVX the 8-lane
-/// reductions of 8 bands run together).
+/// for every band `m`, bit for bit [`dot`] per band when every `x` and
+/// weight is >= +0 (else an empty tail may flip a zero's sign). On AVX2
+/// the reductions and tails of 8 bands run together.
 ///
 /// # Shapes
 /// `starts: (bands,)`, `offsets: (bands + 1,)`, `out: (bands,)`
 #[inline(always)]
 pub fn dots(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out: &mut [f32]) {
-    dispatch!(dots, dots_portable(x, starts, offsets, weights, out))
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU supports AVX2 (checked just above).
+        return unsafe { super::kernels_avx::dots(x, starts, offsets, weights, out) };
+    }
+    dots_portable(x, starts, offsets, weights, out)
 }
 
 #[inline(always)]

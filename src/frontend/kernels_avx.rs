@@ -14,8 +14,10 @@
 //! scalar code.
 
 use std::arch::x86_64::{
-    __m256, _mm256_add_ps, _mm256_hadd_ps, _mm256_loadu_ps, _mm256_mul_ps, _mm256_permute2f128_ps,
-    _mm256_set1_ps, _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_sub_ps,
+    __m256, _mm256_add_ps, _mm256_cmpgt_epi32, _mm256_hadd_ps, _mm256_loadu_ps, _mm256_maskload_ps,
+    _mm256_mul_ps, _mm256_permute2f128_ps, _mm256_set1_epi32, _mm256_set1_ps, _mm256_setr_epi32,
+    _mm256_setzero_ps, _mm256_shuffle_ps, _mm256_storeu_ps, _mm256_sub_ps, _mm256_unpackhi_ps,
+    _mm256_unpacklo_ps,
 };
 
 use super::kernels::{reduce, sequential_dot};
@@ -57,23 +59,32 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// Bands reduced together by [`dots`] (one register of results).
 const GROUP: usize = 8;
 
-/// See [`super::kernels::dots`]. Bit for bit [`dot`] on each band: the
-/// same 8-lane accumulator and scalar tail per band; only the final
-/// 8-lane trees of [`GROUP`] bands run together, as vector adds on
-/// shuffled registers instead of one scalar tree per band (the scalar trees
-/// and the spill they need were most of the mel stage in callgrind).
-#[target_feature(enable = "avx")]
+/// See [`super::kernels::dots`]. Bit for bit [`dot`] on each band (for
+/// non-negative inputs, see below): the same 8-lane accumulator over whole
+/// chunks of 8, the same pairwise tree, the same in-order sum of the last
+/// `len % 8` products added last. What changes is how: the trees of
+/// [`GROUP`] bands run together as vector adds on shuffled registers, and
+/// each band's tail products come from one masked 8-wide load and
+/// multiply (zeros past the tail), are transposed across the group and
+/// summed in order as 8 vertical adds. In callgrind and perf the scalar
+/// trees and the branchy scalar tails (a length-dependent jump per band)
+/// were most of the mel stage. Adding the zero products of the padding
+/// leaves each tail sum unchanged; the only difference from
+/// `sequential_dot` is the sign of an empty tail (+0, not -0), which
+/// changes nothing when the band's sum is >= +0 (power spectra and mel
+/// weights are non-negative).
+#[target_feature(enable = "avx2")]
 pub fn dots(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out: &mut [f32]) {
     let bands = out.len();
+    let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for g in (0..bands).step_by(GROUP) {
         let n = GROUP.min(bands - g);
         let mut acc = [_mm256_setzero_ps(); GROUP];
-        let mut tails = [0.0f32; GROUP];
+        let mut tail = [_mm256_setzero_ps(); GROUP];
         for j in 0..n {
             let w = &weights[offsets[g + j]..offsets[g + j + 1]];
             let s = &x[starts[g + j]..starts[g + j] + w.len()];
             let full = w.len() / 8 * 8;
-            tails[j] = sequential_dot(&w[full..], &s[full..]);
             let mut a = _mm256_setzero_ps();
             // A counted loop, not `chunks_exact().zip()`: the iterators cost
             // about 30 instructions per chunk in callgrind.
@@ -90,9 +101,24 @@ pub fn dots(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out
                 k += 8;
             }
             acc[j] = a;
+            // Lanes below `len - full` (< 8) are the tail; the rest read
+            // nothing and give 0.
+            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((w.len() - full) as i32), iota);
+            // SAFETY: `full <= len`, and the masked loads touch only lanes
+            // `< len - full`, inside both slices.
+            tail[j] = unsafe {
+                _mm256_mul_ps(
+                    _mm256_maskload_ps(w.as_ptr().add(full), mask),
+                    _mm256_maskload_ps(s.as_ptr().add(full), mask),
+                )
+            };
         }
-        // SAFETY: `tails` holds 8 floats.
-        let t = unsafe { _mm256_loadu_ps(tails.as_ptr()) };
+        // Lane j of column k is band j's tail product k: summed in order.
+        let cols = transpose(tail);
+        let mut t = cols[0];
+        for c in &cols[1..] {
+            t = _mm256_add_ps(t, *c);
+        }
         let r = _mm256_add_ps(trees(acc), t);
         if n == GROUP {
             // SAFETY: `out[g..g + 8]` is in bounds (n == 8).
@@ -104,6 +130,42 @@ pub fn dots(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out
             out[g..].copy_from_slice(&all[..n]);
         }
     }
+}
+
+/// 8x8 transpose: lane `j` of result `k` is lane `k` of input `j`.
+#[inline]
+#[target_feature(enable = "avx")]
+fn transpose(r: [__m256; GROUP]) -> [__m256; GROUP] {
+    let t = [
+        _mm256_unpacklo_ps(r[0], r[1]),
+        _mm256_unpackhi_ps(r[0], r[1]),
+        _mm256_unpacklo_ps(r[2], r[3]),
+        _mm256_unpackhi_ps(r[2], r[3]),
+        _mm256_unpacklo_ps(r[4], r[5]),
+        _mm256_unpackhi_ps(r[4], r[5]),
+        _mm256_unpacklo_ps(r[6], r[7]),
+        _mm256_unpackhi_ps(r[6], r[7]),
+    ];
+    let u = [
+        _mm256_shuffle_ps::<0x44>(t[0], t[2]),
+        _mm256_shuffle_ps::<0xEE>(t[0], t[2]),
+        _mm256_shuffle_ps::<0x44>(t[1], t[3]),
+        _mm256_shuffle_ps::<0xEE>(t[1], t[3]),
+        _mm256_shuffle_ps::<0x44>(t[4], t[6]),
+        _mm256_shuffle_ps::<0xEE>(t[4], t[6]),
+        _mm256_shuffle_ps::<0x44>(t[5], t[7]),
+        _mm256_shuffle_ps::<0xEE>(t[5], t[7]),
+    ];
+    [
+        _mm256_permute2f128_ps::<0x20>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x20>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x20>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x20>(u[3], u[7]),
+        _mm256_permute2f128_ps::<0x31>(u[0], u[4]),
+        _mm256_permute2f128_ps::<0x31>(u[1], u[5]),
+        _mm256_permute2f128_ps::<0x31>(u[2], u[6]),
+        _mm256_permute2f128_ps::<0x31>(u[3], u[7]),
+    ]
 }
 
 /// Lane `j` of the result is the portable tree ([`reduce`]) of register
