@@ -79,37 +79,51 @@ pub fn dots(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out
     let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     for g in (0..bands).step_by(GROUP) {
         let n = GROUP.min(bands - g);
-        let mut acc = [_mm256_setzero_ps(); GROUP];
-        let mut tail = [_mm256_setzero_ps(); GROUP];
+        // Bands past `n` (last group) are empty: no chunks, no tail.
+        let (mut w, mut s) = ([weights.as_ptr(); GROUP], [x.as_ptr(); GROUP]);
+        let (mut chunks, mut rest) = ([0usize; GROUP], [0i32; GROUP]);
         for j in 0..n {
-            let w = &weights[offsets[g + j]..offsets[g + j + 1]];
-            let s = &x[starts[g + j]..starts[g + j] + w.len()];
-            let full = w.len() / 8 * 8;
-            let mut a = _mm256_setzero_ps();
-            // A counted loop, not `chunks_exact().zip()`: the iterators cost
-            // about 30 instructions per chunk in callgrind.
-            let mut k = 0;
-            while k < full {
-                // SAFETY: `k + 8 <= full <= w.len() == s.len()`.
-                let (u, v) = unsafe {
-                    (
-                        _mm256_loadu_ps(w.as_ptr().add(k)),
-                        _mm256_loadu_ps(s.as_ptr().add(k)),
+            let (lo, hi) = (offsets[g + j], offsets[g + j + 1]);
+            let band = &x[starts[g + j]..starts[g + j] + (hi - lo)];
+            w[j] = weights[lo..hi].as_ptr();
+            s[j] = band.as_ptr();
+            chunks[j] = (hi - lo) / 8;
+            rest[j] = ((hi - lo) % 8) as i32;
+        }
+        // Every band runs the group's largest chunk count, chunks past its
+        // own masked off (loading nothing, adding +0, which leaves a sum
+        // >= +0 unchanged): a fixed trip count and 8 independent
+        // accumulators instead of a data-dependent loop per band, whose
+        // exits the branch predictor missed.
+        let most = chunks.iter().copied().max().unwrap_or(0);
+        let mut acc = [_mm256_setzero_ps(); GROUP];
+        for k in 0..most {
+            for j in 0..GROUP {
+                let m = _mm256_set1_epi32(-i32::from(k < chunks[j]));
+                // SAFETY: a lane is read only when its mask is set, i.e.
+                // `k < chunks[j]`, so `8k + 8 <= len` of band `j`;
+                // `wrapping_add` keeps the masked-off addresses defined.
+                let p = unsafe {
+                    _mm256_mul_ps(
+                        _mm256_maskload_ps(w[j].wrapping_add(8 * k), m),
+                        _mm256_maskload_ps(s[j].wrapping_add(8 * k), m),
                     )
                 };
-                a = _mm256_add_ps(a, _mm256_mul_ps(u, v));
-                k += 8;
+                acc[j] = _mm256_add_ps(acc[j], p);
             }
-            acc[j] = a;
-            // Lanes below `len - full` (< 8) are the tail; the rest read
-            // nothing and give 0.
-            let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32((w.len() - full) as i32), iota);
-            // SAFETY: `full <= len`, and the masked loads touch only lanes
-            // `< len - full`, inside both slices.
+        }
+        let mut tail = [_mm256_setzero_ps(); GROUP];
+        for j in 0..GROUP {
+            // Lanes below `len % 8` are the tail; the rest read nothing
+            // and give 0.
+            let m = _mm256_cmpgt_epi32(_mm256_set1_epi32(rest[j]), iota);
+            let at = 8 * chunks[j];
+            // SAFETY: the masked loads touch only lanes `< len % 8` past
+            // the whole chunks, inside band `j` (none for empty bands).
             tail[j] = unsafe {
                 _mm256_mul_ps(
-                    _mm256_maskload_ps(w.as_ptr().add(full), mask),
-                    _mm256_maskload_ps(s.as_ptr().add(full), mask),
+                    _mm256_maskload_ps(w[j].wrapping_add(at), m),
+                    _mm256_maskload_ps(s[j].wrapping_add(at), m),
                 )
             };
         }
