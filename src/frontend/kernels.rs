@@ -71,31 +71,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     dispatch!(dot, dot_portable(a, b))
 }
 
-/// `out[m] = dot(weights[offsets[m]..offsets[m + 1]], x[starts[m]..])`
-/// for every band `m`, bit for bit [`dot`] per band when every `x` and
-/// weight is >= +0 (else an empty tail may flip a zero's sign). On AVX2
-/// the reductions and tails of 8 bands run together.
-///
-/// # Shapes
-/// `starts: (bands,)`, `offsets: (bands + 1,)`, `out: (bands,)`
-#[inline(always)]
-pub fn dots(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU supports AVX2 (checked just above).
-        return unsafe { super::kernels_avx::dots(x, starts, offsets, weights, out) };
-    }
-    dots_portable(x, starts, offsets, weights, out)
-}
-
-#[inline(always)]
-fn dots_portable(x: &[f32], starts: &[usize], offsets: &[usize], weights: &[f32], out: &mut [f32]) {
-    for (m, o) in out.iter_mut().enumerate() {
-        let w = &weights[offsets[m]..offsets[m + 1]];
-        *o = dot_portable(w, &x[starts[m]..starts[m] + w.len()]);
-    }
-}
-
 /// `sum_i a_i` (32 partial sums).
 #[inline(always)]
 pub fn sum(a: &[f32]) -> f32 {
@@ -190,35 +165,6 @@ mod tests {
             let t1 = scale_into(&a, 32768.0, &mut d1);
             let t2 = scale_into_portable(&a, 32768.0, &mut d2);
             assert_eq!((bits(t1), &d1), (bits(t2), &d2), "scale_into n={n}");
-        }
-    }
-
-    #[test]
-    fn dots_equal_dot_per_band_bit_for_bit() {
-        let x: Vec<f32> = (0..257)
-            .map(|i| (i as f32 * 0.37).sin().abs() * 1e4)
-            .collect();
-        // Band lengths 0..=40 (empty, tails only, whole chunks, both) and
-        // counts that leave 0..7 bands in the last group of 8.
-        for bands in [1usize, 7, 8, 9, 15, 16, 17, 23, 40] {
-            let lens: Vec<usize> = (0..bands).map(|m| (m * 13 + 5) % 41).collect();
-            let starts: Vec<usize> = (0..bands).map(|m| (m * 29) % 200).collect();
-            let mut offsets = vec![0];
-            for l in &lens {
-                offsets.push(offsets.last().unwrap() + l);
-            }
-            let weights: Vec<f32> = (0..offsets[bands])
-                .map(|i| (i as f32 * 0.11).cos().abs())
-                .collect();
-            let (mut got, mut portable) = (vec![f32::NAN; bands], vec![f32::NAN; bands]);
-            dots(&x, &starts, &offsets, &weights, &mut got);
-            dots_portable(&x, &starts, &offsets, &weights, &mut portable);
-            for m in 0..bands {
-                let w = &weights[offsets[m]..offsets[m + 1]];
-                let want = dot(w, &x[starts[m]..starts[m] + w.len()]);
-                assert_eq!(got[m].to_bits(), want.to_bits(), "bands={bands} m={m}");
-                assert_eq!(portable[m].to_bits(), want.to_bits(), "portable m={m}");
-            }
         }
     }
 

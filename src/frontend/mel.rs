@@ -13,7 +13,7 @@
 
 use ndarray::Array2;
 
-use super::kernels::dots;
+use super::kernels::dot;
 use super::options::{FrontendOptions, MelNorm, MelScale, Triangles};
 use super::FrontendError;
 
@@ -280,16 +280,17 @@ impl MelBanks {
         &self.centres_hz
     }
 
-    /// `out[m] = sum_k w_m[k] spec[start_m + k]` (each band a
-    /// [`super::kernels::dot`]; on AVX the final reductions of 8 bands run
-    /// together, same numbers).
+    /// `out[m] = sum_k w_m[k] spec[start_m + k]`.
     ///
     /// # Shapes
     /// `spec: (num_fft_bins,)` -> `out: (num_bins,)`
     #[inline(always)]
     pub fn apply(&self, spec: &[f32], out: &mut [f32]) {
-        let out = &mut out[..self.num_bins()];
-        dots(spec, &self.starts, &self.offsets, &self.weights, out);
+        for (m, o) in out.iter_mut().enumerate() {
+            let (start, w) = self.band(m);
+            let s = &spec[start..start + w.len()];
+            *o = dot(w, s);
+        }
     }
 
     /// The filters as a dense `(num_bins, num_fft_bins)` matrix (for the

@@ -39,9 +39,6 @@ pub struct Frontend {
 pub(super) struct Scratch {
     stage: Vec<f32>,
     power: Vec<f32>,
-    /// The previous frame's spectrum, read by mel one frame late (see
-    /// [`Frontend::run_frames`]).
-    prev: Vec<f32>,
     mel: Vec<f32>,
     fft: SpectrumScratch,
 }
@@ -222,56 +219,27 @@ impl Frontend {
         s: &mut Scratch,
         sink: &mut Sink,
     ) {
-        // Software-pipelined by one frame: the spectrum of frame `t` is
-        // computed before the mel stage of frame `t - 1` runs, so the mel's
-        // unaligned 8-wide loads read a spectrum whose stores have long
-        // left the store buffer (same operations, same numbers).
-        let mut pending = None;
         for t in frames {
-            let e = self.spectrum_frame(x, t, rng, s);
-            if let Some((tp, ep)) = pending {
-                self.finish_frame(tp, ep, s, sink);
-            }
-            std::mem::swap(&mut s.power, &mut s.prev);
-            pending = Some((t, e));
-        }
-        if let Some((tp, ep)) = pending {
-            self.finish_frame(tp, ep, s, sink);
-        }
-    }
-
-    /// Mel, compression and the output row of frame `t` (its spectrum in
-    /// `s.prev`, its log energy `e`).
-    #[inline(always)]
-    fn finish_frame(&self, t: usize, e: f32, s: &mut Scratch, sink: &mut Sink) {
-        let comp: &[f32] = match &self.mel {
-            Some(mel) => {
-                mel.apply(&s.prev, &mut s.mel);
-                self.compress.apply(&mut s.mel);
-                &s.mel
-            }
-            None => {
-                self.compress.apply(&mut s.prev);
-                &s.prev
-            }
-        };
-        match sink {
-            Sink::Rows(out) => {
-                let mut row = out.row_mut(t);
-                let row = row
-                    .as_slice_mut()
-                    .expect("rows of a standard array are contiguous");
-                self.assemble(comp, e, row);
-            }
-            Sink::Utterance {
-                comp: all,
-                energies,
-            } => {
-                energies[t] = e;
-                all.row_mut(t)
-                    .as_slice_mut()
-                    .expect("contiguous")
-                    .copy_from_slice(comp);
+            let e = self.compressed_frame(x, t, rng, s);
+            let comp = if self.mel.is_some() { &s.mel } else { &s.power };
+            match sink {
+                Sink::Rows(out) => {
+                    let mut row = out.row_mut(t);
+                    let row = row
+                        .as_slice_mut()
+                        .expect("rows of a standard array are contiguous");
+                    self.assemble(comp, e, row);
+                }
+                Sink::Utterance {
+                    comp: all,
+                    energies,
+                } => {
+                    energies[t] = e;
+                    all.row_mut(t)
+                        .as_slice_mut()
+                        .expect("contiguous")
+                        .copy_from_slice(comp);
+                }
             }
         }
     }
@@ -303,17 +271,16 @@ impl Frontend {
         Scratch {
             stage: vec![0.0; self.opts.frame_length()],
             power: vec![0.0; self.spectrum.num_bins()],
-            prev: vec![0.0; self.spectrum.num_bins()],
             mel: vec![0.0; self.mel.as_ref().map_or(0, MelBanks::num_bins)],
             fft: self.spectrum.scratch(),
         }
     }
 
-    /// Frame `t` through framing and spectrum, leaving the power (or
-    /// magnitude) spectrum in `s.power`. Returns the frame's log energy (0
-    /// when unused).
+    /// Frame `t` through framing, spectrum, mel and elementwise
+    /// compression, leaving the compressed values in `s.mel` (or `s.power`
+    /// for a spectrogram). Returns the frame's log energy (0 when unused).
     #[inline(always)]
-    fn spectrum_frame(&self, x: Signal<'_>, t: usize, rng: &mut Rng, s: &mut Scratch) -> f32 {
+    fn compressed_frame(&self, x: Signal<'_>, t: usize, rng: &mut Rng, s: &mut Scratch) -> f32 {
         let frame = self.spectrum.input(&mut s.fft);
         let mut e = self.framer.frame_of(x, t, frame, &mut s.stage, rng);
         let energy = &self.opts.energy;
@@ -324,6 +291,13 @@ impl Frontend {
             e = e.max(floor);
         }
         self.spectrum.compute_input(&mut s.power, &mut s.fft);
+        match &self.mel {
+            Some(mel) => {
+                mel.apply(&s.power, &mut s.mel);
+                self.compress.apply(&mut s.mel);
+            }
+            None => self.compress.apply(&mut s.power),
+        }
         e
     }
 
