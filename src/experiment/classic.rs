@@ -17,6 +17,7 @@ use crate::train::{
 use super::augment::training_copies;
 use super::config::{ExperimentConfig, InputConfig, InputMode};
 use super::corpus::Corpus;
+use super::speaker_norm::{group_stats, normalise, speaker_groups, SpeakerCmvn};
 use super::{item_seed, ExperimentError, RunOutput};
 
 /// Samples of one utterance after optional silence trimming, zero-padded
@@ -203,6 +204,27 @@ fn warped_frontend(cfg: &ExperimentConfig, warp: f32) -> Result<Frontend, Experi
     Ok(Frontend::new(&opts)?)
 }
 
+/// Speaker of each of the corpus items `items` (`None` when unknown).
+pub fn item_speakers<'a>(corpus: &'a Corpus, items: &[usize]) -> Vec<Option<&'a str>> {
+    items
+        .iter()
+        .map(|&i| corpus.data.items[i].speaker.as_deref())
+        .collect()
+}
+
+/// Leading feature columns that speaker normalisation touches: all but the
+/// appended position and duration columns.
+pub fn normalised_dims(input: &InputConfig, cols: usize) -> usize {
+    cols.saturating_sub(input.position as usize + input.duration as usize)
+}
+
+/// Equal column blocks of the front end's output: 1 plus the delta order
+/// when deltas are on (see [`super::speaker_norm::both_views`]).
+fn delta_blocks(cfg: &ExperimentConfig) -> Result<usize, ExperimentError> {
+    let post = cfg.frontend_options()?.post;
+    Ok(if post.deltas { post.delta_order + 1 } else { 1 })
+}
+
 /// Pads utterances into `(n, max_frames, dims)` with their lengths.
 fn padded(utts: &[ArrayView2<'_, f32>], dims: usize) -> (Array3<f32>, Vec<usize>) {
     let max = utts.iter().map(|u| u.nrows()).max().unwrap_or(0).max(1);
@@ -321,6 +343,31 @@ pub fn test_log_posteriors(
     items: &[usize],
 ) -> Result<Array2<f32>, ExperimentError> {
     let plain: Vec<ArrayView2<'_, f32>> = items.iter().map(|&i| feats[i].view()).collect();
+    // Speaker-level normalisation: each test speaker's statistics from
+    // their own unwarped utterances, applied to every variant of them.
+    let spk = (cfg.input.speaker_cmvn != SpeakerCmvn::None).then(|| {
+        let groups = speaker_groups(&item_speakers(corpus, items));
+        let dims = normalised_dims(&cfg.input, plain.first().map_or(0, |u| u.ncols()));
+        let stats = group_stats(&plain, &groups, dims, cfg.input.speaker_cmvn);
+        (groups, stats)
+    });
+    let blocks = delta_blocks(cfg)?;
+    let normalise_all = |utts: &mut [Array2<f32>]| {
+        if let Some((groups, stats)) = &spk {
+            for (u, &g) in utts.iter_mut().zip(groups) {
+                normalise(u, &stats[g], cfg.input.speaker_cmvn, blocks);
+            }
+        }
+    };
+    let plain_owned: Option<Vec<Array2<f32>>> = spk.as_ref().map(|_| {
+        let mut v: Vec<Array2<f32>> = plain.iter().map(|u| u.to_owned()).collect();
+        normalise_all(&mut v);
+        v
+    });
+    let plain: Vec<ArrayView2<'_, f32>> = match &plain_owned {
+        Some(v) => v.iter().map(|u| u.view()).collect(),
+        None => plain,
+    };
     if cfg.test.vtln.is_empty() && cfg.test.speed.is_empty() {
         return model.log_posteriors(&plain);
     }
@@ -333,7 +380,7 @@ pub fn test_log_posteriors(
                 model.log_posteriors(&plain)?
             } else {
                 let fe = warped_frontend(cfg, warp)?;
-                let other: Vec<Array2<f32>> = items
+                let mut other: Vec<Array2<f32>> = items
                     .par_iter()
                     .map(|&i| {
                         let seed = item_seed(0, &corpus.data.items[i].rel_path);
@@ -348,6 +395,7 @@ pub fn test_log_posteriors(
                         utterance_features(&fe, samples, corpus.sample_rate_hz, &cfg.input, seed)
                     })
                     .collect();
+                normalise_all(&mut other);
                 let views: Vec<ArrayView2<'_, f32>> = other.iter().map(|a| a.view()).collect();
                 model.log_posteriors(&views)?
             };
@@ -437,7 +485,20 @@ pub fn train_classic_observed(
     seed: u64,
     observer: &mut dyn EpochObserver,
 ) -> Result<ClassicModel, ExperimentError> {
-    let t = training_utterances(corpus, cfg, feats, train, seed)?;
+    let mut t = training_utterances(corpus, cfg, feats, train, seed)?;
+    if cfg.input.speaker_cmvn != SpeakerCmvn::None {
+        // Statistics from each training speaker's original utterances
+        // (the first `train.len()`), applied to the copies too.
+        let groups = speaker_groups(&item_speakers(corpus, train));
+        let dims = normalised_dims(&cfg.input, t.utts.first().map_or(0, |u| u.ncols()));
+        let originals: Vec<ArrayView2<'_, f32>> =
+            t.utts[..train.len()].iter().map(|u| u.view()).collect();
+        let stats = group_stats(&originals, &groups, dims, cfg.input.speaker_cmvn);
+        let blocks = delta_blocks(cfg)?;
+        for (u, &j) in t.utts.iter_mut().zip(&t.groups) {
+            normalise(u, &stats[groups[j]], cfg.input.speaker_cmvn, blocks);
+        }
+    }
     let views: Vec<ArrayView2<'_, f32>> = t.utts.iter().map(|u| u.view()).collect();
     let members = (0..cfg.ensemble.max(1))
         .map(|k| {

@@ -109,6 +109,16 @@ pub struct InputConfig {
     /// Hand-crafted front ends only. Default: false.
     #[serde(default)]
     pub duration: bool,
+    /// Mean (and variance) normalisation with statistics over all of a
+    /// speaker's utterances (see [`super::speaker_norm`]), applied to the
+    /// features after the front end (its own per-utterance `cmvn` is
+    /// usually off then). Training speakers use their original
+    /// utterances' statistics, also for their perturbed copies; a test
+    /// speaker uses their own unlabelled test utterances'. Utterances
+    /// without a speaker are normalised on their own. Hand-crafted front
+    /// ends only. Default: none.
+    #[serde(default)]
+    pub speaker_cmvn: super::speaker_norm::SpeakerCmvn,
 }
 
 fn d_dilation() -> usize {

@@ -32,6 +32,7 @@ pub mod corpus;
 pub mod learned;
 pub mod persist;
 pub mod progress;
+pub mod speaker_norm;
 pub mod studies;
 
 use std::path::{Path, PathBuf};
