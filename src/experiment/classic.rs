@@ -854,6 +854,90 @@ mod tests {
     }
 
     #[test]
+    fn speaker_cmvn_uses_each_test_speakers_own_unwarped_statistics() {
+        let (_dir, mut corpus) = tone_corpus();
+        for (i, item) in corpus.data.items.iter_mut().enumerate() {
+            item.speaker = Some(if i % 2 == 0 { "s1" } else { "s2" }.to_string());
+        }
+        let text = "[frontend]\nframe = { dither = 0.0 }\npost = { deltas = true, cmvn = \"none\" }\n\
+                    [input]\nmode = \"context\"\ncontext = 1\nposition = true\nspeaker_cmvn = \"meanvar\"\n\
+                    [classifier]\nhidden = [8]\n[train]\nepochs = 2\nval_fraction = 0.0\n\
+                    [test]\nvtln = [0.9, 1.0]\n";
+        let cfg = ExperimentConfig::from_toml_str(text, Path::new("t.toml")).unwrap();
+        let feats = corpus_features(&corpus, &cfg, None).unwrap();
+        let all: Vec<usize> = (0..corpus.audio.len()).collect();
+        let mut m = train_classic(&corpus, &cfg, &feats, &all, 1).unwrap();
+        let got = test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+
+        // By hand: statistics of each speaker's unwarped features (all
+        // columns but the position), applied to both warps' features.
+        let groups = speaker_groups(&item_speakers(&corpus, &all));
+        assert_eq!(groups, (0..all.len()).map(|i| i % 2).collect::<Vec<_>>());
+        let dims = feats[0].ncols() - 1;
+        let views: Vec<ArrayView2<'_, f32>> = feats.iter().map(|f| f.view()).collect();
+        let stats = group_stats(&views, &groups, dims, SpeakerCmvn::MeanVar);
+        assert_ne!(stats[0], stats[1]);
+        let mut want = Array2::<f32>::zeros(got.dim());
+        for warp in [0.9f32, 1.0] {
+            let fe = warped_frontend(&cfg, warp).unwrap();
+            let f: Vec<Array2<f32>> = all
+                .iter()
+                .map(|&i| {
+                    let seed = item_seed(0, &corpus.data.items[i].rel_path);
+                    let mut x = utterance_features(&fe, &corpus.audio[i], 8000, &cfg.input, seed);
+                    stats[groups[i]].apply(&mut x);
+                    x
+                })
+                .collect();
+            let v: Vec<ArrayView2<'_, f32>> = f.iter().map(|a| a.view()).collect();
+            want += &(m.log_posteriors(&v).unwrap() / 2.0);
+        }
+        let gap = got
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            gap < 1e-5,
+            "speaker-normalised log-posteriors differ by {gap}"
+        );
+
+        // Without speakers every utterance is its own group: a different
+        // normalisation, so different log-posteriors.
+        for item in &mut corpus.data.items {
+            item.speaker = None;
+        }
+        let alone = test_log_posteriors(&mut m, &corpus, &cfg, &feats, &all).unwrap();
+        let moved = alone
+            .iter()
+            .zip(&got)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            moved > 1e-3,
+            "per-utterance groups changed nothing ({moved})"
+        );
+    }
+
+    #[test]
+    fn speaker_cmvn_is_checked() {
+        let bad = |s: &str| {
+            ExperimentConfig::from_toml_str(s, Path::new("t.toml"))
+                .unwrap_err()
+                .to_string()
+        };
+        let e = bad("[frontend]\npost = { cmvn = \"mean\" }\n[input]\nspeaker_cmvn = \"both\"\n");
+        assert!(e.contains("post.cmvn"), "{e}");
+        let e = bad("[input]\nspeaker_cmvn = \"mean\"\n[frontend.learn]\nmel = { learn = true, init = \"classic\", kind = \"matrix\" }\n");
+        assert!(e.contains("input.speaker_cmvn"), "{e}");
+        let ok = ExperimentConfig::from_toml_str(
+            "[frontend]\npost = { cmvn = \"none\" }\n[input]\nspeaker_cmvn = \"both\"\n",
+            Path::new("t.toml"),
+        );
+        assert_eq!(ok.unwrap().input.speaker_cmvn, SpeakerCmvn::Both);
+    }
+
+    #[test]
     fn dilation_is_checked() {
         let bad = |s: &str| {
             ExperimentConfig::from_toml_str(s, Path::new("t.toml"))

@@ -349,6 +349,27 @@ impl ExperimentConfig {
                 "input.duration is supported for hand-crafted front ends only".into(),
             ));
         }
+        if self.input.speaker_cmvn != super::speaker_norm::SpeakerCmvn::None {
+            if self.has_learned_stage() {
+                return Err(bad(
+                    "input.speaker_cmvn is supported for hand-crafted front ends only".into(),
+                ));
+            }
+            if self.input.speaker_cmvn == super::speaker_norm::SpeakerCmvn::Both {
+                let cmvn = self
+                    .frontend_options()
+                    .map_err(|e| bad(e.to_string()))?
+                    .post
+                    .cmvn;
+                if cmvn != crate::frontend::Cmvn::None {
+                    return Err(bad(
+                        "input.speaker_cmvn = \"both\" computes the per-utterance view itself: \
+                         set the front end's post.cmvn to \"none\""
+                            .into(),
+                    ));
+                }
+            }
+        }
         if self.input.dilation == 0 {
             return Err(bad("input.dilation (0) must be >= 1".into()));
         }

@@ -174,10 +174,7 @@ pub fn group_stats(
     for (u, &g) in reference.iter().zip(groups) {
         members[g].push(u.view());
     }
-    members
-        .iter()
-        .map(|m| Stats::of(m, dims, mode))
-        .collect()
+    members.iter().map(|m| Stats::of(m, dims, mode)).collect()
 }
 
 #[cfg(test)]

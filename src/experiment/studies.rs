@@ -12,6 +12,7 @@ use crate::report::{AblationRow, DeepVsFatRow};
 
 use super::config::{ExperimentConfig, InputMode};
 use super::corpus::Corpus;
+use super::speaker_norm::SpeakerCmvn;
 use super::{classic, ExperimentError};
 
 /// Width `w` of `depth` equal hidden layers so that an MLP from `input` to
@@ -204,6 +205,18 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
         .cloned()
         .unwrap_or_default();
     let meanvar = toml::Value::String("meanvar".into());
+    if base.input.speaker_cmvn != SpeakerCmvn::None {
+        // Back to the per-utterance CMVN of the front end.
+        let mut c = base.clone();
+        c.input.speaker_cmvn = SpeakerCmvn::None;
+        let mut p = post.clone();
+        p.insert("cmvn".to_string(), meanvar.clone());
+        c.frontend.insert("post".to_string(), toml::Value::Table(p));
+        out.push((
+            "speaker-level CMVN (per-utterance CMVN instead)".to_string(),
+            c,
+        ));
+    }
     // (key, applies when the value is, value without the ingredient, label)
     let removable: [(&str, Option<&toml::Value>, toml::Value, &str); 3] = [
         (
@@ -348,6 +361,25 @@ mod tests {
             no_cmn.frontend_options().unwrap().post.cmvn,
             crate::frontend::Cmvn::None
         );
+    }
+
+    #[test]
+    fn ablation_of_speaker_cmvn_restores_per_utterance_cmvn() {
+        let text = "[frontend]\npost = { deltas = true, cmvn = \"none\" }\n\
+                    [input]\nspeaker_cmvn = \"meanvar\"\n";
+        let base = ExperimentConfig::from_toml_str(text, std::path::Path::new("a.toml")).unwrap();
+        let all = ablations(&base);
+        let (_, c) = all
+            .iter()
+            .find(|(n, _)| n.starts_with("speaker-level CMVN"))
+            .expect("speaker-level CMVN ablated");
+        assert_eq!(c.input.speaker_cmvn, SpeakerCmvn::None);
+        assert_eq!(
+            c.frontend_options().unwrap().post.cmvn,
+            crate::frontend::Cmvn::MeanVar
+        );
+        // the front end's own CMVN was off, so no per-utterance ablation
+        assert!(!all.iter().any(|(n, _)| n == "per-utterance CMN"));
     }
 
     #[test]
