@@ -25,6 +25,7 @@ use std::path::PathBuf;
 use anyhow::{bail, Context, Result};
 use ndarray::{Array1, Array2, ArrayView2};
 use speechfront::data::LabelSource;
+use speechfront::experiment::speaker_norm::{normalise, SpeakerCmvn, Stats};
 use speechfront::experiment::{classic, item_seed, persist, Corpus};
 use speechfront::frontend::Frontend;
 use speechfront::nn::context::Splice;
@@ -79,11 +80,13 @@ fn main() -> Result<()> {
         .map(|&i| corpus.data.items[i].rel_path.display().to_string())
         .collect();
     std::fs::write(out.join("items.txt"), names.join("\n"))?;
-    for warp in warps {
+    // Speaker-level normalisation (`[input] speaker_cmvn`): this speaker's
+    // statistics from their unwarped utterances, as `evaluate` does.
+    let features = |warp: f32| -> Result<Vec<Array2<f32>>> {
         let mut opts = cfg.frontend_options()?;
         opts.mel.vtln_warp = warp;
         let fe = Frontend::new(&opts)?;
-        let feats: Vec<Array2<f32>> = items
+        Ok(items
             .iter()
             .map(|&i| {
                 let seed = item_seed(0, &corpus.data.items[i].rel_path);
@@ -95,7 +98,25 @@ fn main() -> Result<()> {
                     seed,
                 )
             })
-            .collect();
+            .collect())
+    };
+    let mode = cfg.input.speaker_cmvn;
+    let stats = if mode == SpeakerCmvn::None {
+        None
+    } else {
+        let plain = features(1.0)?;
+        let views: Vec<ArrayView2<'_, f32>> = plain.iter().map(|f| f.view()).collect();
+        let dims = classic::normalised_dims(&cfg.input, views[0].ncols());
+        Some(Stats::of(&views, dims, mode))
+    };
+    let blocks = classic::delta_blocks(&cfg)?;
+    for warp in warps {
+        let mut feats = features(warp)?;
+        if let Some(st) = &stats {
+            for f in &mut feats {
+                normalise(f, st, mode, blocks);
+            }
+        }
         let views: Vec<ArrayView2<'_, f32>> = feats.iter().map(|f| f.view()).collect();
         let frames = frames_from_utterances(
             &views,

@@ -220,7 +220,7 @@ pub fn normalised_dims(input: &InputConfig, cols: usize) -> usize {
 
 /// Equal column blocks of the front end's output: 1 plus the delta order
 /// when deltas are on (see [`super::speaker_norm::both_views`]).
-fn delta_blocks(cfg: &ExperimentConfig) -> Result<usize, ExperimentError> {
+pub fn delta_blocks(cfg: &ExperimentConfig) -> Result<usize, ExperimentError> {
     let post = cfg.frontend_options()?.post;
     Ok(if post.deltas { post.delta_order + 1 } else { 1 })
 }
