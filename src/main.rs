@@ -104,6 +104,17 @@ impl From<ExtractArgs> for ExtractFlags {
 }
 
 fn main() -> ExitCode {
+    // Output piped into `head` and the like: end quietly when the reader
+    // goes away (the default for command-line tools), instead of Rust's
+    // panic on the failed write. Files being written are finished through
+    // temporary names and renames, so an interrupted run leaves none
+    // half-written.
+    #[cfg(unix)]
+    // SAFETY: restoring the default disposition of SIGPIPE at start-up,
+    // before any thread exists; no handler code is involved.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

@@ -51,6 +51,11 @@ pub struct EvaluateArgs {
     /// Print one JSON object on the last line.
     #[arg(long)]
     pub json: bool,
+    /// With a speaker-normalised model (`[input] speaker_cmvn`): at most N
+    /// of a speaker's utterances share one set of statistics (default: the
+    /// model's `[test] speaker_utterances`, 0 = all of them).
+    #[arg(long, value_name = "N")]
+    pub speaker_utterances: Option<usize>,
 }
 
 fn print_metrics(m: &Metrics, classes: &[String], n: usize) {
@@ -144,7 +149,10 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
 
 /// Runs `evaluate`.
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let (cfg, members) = persist::load(&args.model)?;
+    let (mut cfg, members) = persist::load(&args.model)?;
+    if let Some(n) = args.speaker_utterances {
+        cfg.test.speaker_utterances = n;
+    }
     let labels: LabelSource = args
         .labels
         .parse()

@@ -17,7 +17,7 @@ use crate::train::{
 use super::augment::training_copies;
 use super::config::{ExperimentConfig, InputConfig, InputMode};
 use super::corpus::Corpus;
-use super::speaker_norm::{group_stats, normalise, speaker_groups, SpeakerCmvn};
+use super::speaker_norm::{group_stats, normalise, speaker_groups, split_groups, SpeakerCmvn};
 use super::{item_seed, ExperimentError, RunOutput};
 
 /// Samples of one utterance after optional silence trimming, zero-padded
@@ -346,7 +346,15 @@ pub fn test_log_posteriors(
     // Speaker-level normalisation: each test speaker's statistics from
     // their own unwarped utterances, applied to every variant of them.
     let spk = (cfg.input.speaker_cmvn != SpeakerCmvn::None).then(|| {
-        let groups = speaker_groups(&item_speakers(corpus, items));
+        let keys: Vec<u64> = items
+            .iter()
+            .map(|&i| item_seed(0, &corpus.data.items[i].rel_path))
+            .collect();
+        let groups = split_groups(
+            &speaker_groups(&item_speakers(corpus, items)),
+            &keys,
+            cfg.test.speaker_utterances,
+        );
         let dims = normalised_dims(&cfg.input, plain.first().map_or(0, |u| u.ncols()));
         let stats = group_stats(&plain, &groups, dims, cfg.input.speaker_cmvn);
         (groups, stats)

@@ -251,6 +251,13 @@ pub struct TestConfig {
     /// several rates. Empty (the default): the original rate only.
     #[serde(default)]
     pub speed: Vec<f32>,
+    /// With `[input] speaker_cmvn`: at most this many of a test speaker's
+    /// utterances share one set of statistics (each speaker's utterances,
+    /// in an order fixed by their paths' hashes, are cut into groups of
+    /// nearly equal size, none larger). It measures how many unlabelled
+    /// words the normalisation needs. 0 (the default): all of them.
+    #[serde(default)]
+    pub speaker_utterances: usize,
 }
 
 fn d_ensemble() -> usize {

@@ -161,6 +161,33 @@ pub fn speaker_groups(speakers: &[Option<&str>]) -> Vec<usize> {
         .collect()
 }
 
+/// `groups` with each group cut into `ceil(len / max)` parts of nearly
+/// equal size (none over `max`), its members ordered by `keys` first.
+/// Parts are numbered anew from 0. `max = 0` leaves the groups whole.
+pub fn split_groups(groups: &[usize], keys: &[u64], max: usize) -> Vec<usize> {
+    if max == 0 {
+        return groups.to_vec();
+    }
+    let n_groups = groups.iter().map(|&g| g + 1).max().unwrap_or(0);
+    let mut members: Vec<Vec<usize>> = vec![Vec::new(); n_groups];
+    for (i, &g) in groups.iter().enumerate() {
+        members[g].push(i);
+    }
+    let mut out = vec![0; groups.len()];
+    let mut next = 0;
+    for mut m in members {
+        m.sort_by_key(|&i| (keys[i], i));
+        let parts = m.len().div_ceil(max);
+        for p in 0..parts {
+            for &i in &m[p * m.len() / parts..(p + 1) * m.len() / parts] {
+                out[i] = next;
+            }
+            next += 1;
+        }
+    }
+    out
+}
+
 /// Statistics per group, from the utterances `reference[i]` of group
 /// `groups[i]`.
 pub fn group_stats(
@@ -276,6 +303,30 @@ mod tests {
             let m: f32 = y.column(c).sum() / 5.0;
             assert!(m.abs() < 1e-5);
         }
+    }
+
+    #[test]
+    fn split_groups_caps_sizes_and_keeps_speakers_apart() {
+        let groups = vec![0, 0, 0, 0, 0, 1, 1, 0, 0, 0, 0, 1];
+        let keys: Vec<u64> = (0..12).map(|i| (i * 7919 % 13) as u64).collect();
+        assert_eq!(split_groups(&groups, &keys, 0), groups);
+        let parts = split_groups(&groups, &keys, 4);
+        // speaker 0 (9 utterances) -> 3 parts of 3; speaker 1 (3) -> 1 part
+        let mut sizes = std::collections::HashMap::new();
+        for (&p, &g) in parts.iter().zip(&groups) {
+            let e = sizes.entry(p).or_insert((g, 0));
+            assert_eq!(e.0, g, "part {p} mixes speakers");
+            e.1 += 1;
+        }
+        let mut counts: Vec<usize> = sizes.values().map(|v| v.1).collect();
+        counts.sort();
+        assert_eq!(counts, vec![3, 3, 3, 3]);
+        // size 1: every utterance alone
+        let alone = split_groups(&groups, &keys, 1);
+        let mut u = alone.clone();
+        u.sort();
+        u.dedup();
+        assert_eq!(u.len(), 12);
     }
 
     #[test]
