@@ -312,3 +312,65 @@ fn position_and_test_time_vtln_travel_with_the_saved_model() {
     assert_eq!(line(&train_out), line(&eval_out));
     assert!(line(&eval_out).contains("(30 utterances)"), "{eval_out}");
 }
+
+#[test]
+fn speaker_cmvn_travels_with_the_saved_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus(dir.path());
+    let cfg = dir.path().join("spk.toml");
+    std::fs::write(
+        &cfg,
+        CONFIG
+            .replace("cmvn = \"mean\"", "cmvn = \"none\"")
+            .replace(
+                "trim_silence = true",
+                "trim_silence = true\nposition = true\nspeaker_cmvn = \"both\"",
+            ),
+    )
+    .unwrap();
+    let model = dir.path().join("s.safetensors");
+    let (ok, train_out, stderr) = train(&data, &cfg, &model, Some("speakers:gbf2"));
+    assert!(ok, "train failed: {stderr}");
+    let (members, _) = speechfront::train::persist::load_ensemble(&model).unwrap();
+    // Two views of the 39 coefficients (per utterance, per speaker) plus
+    // the position column, over ±3 frames.
+    assert_eq!(members[0].input_dim, 7 * (2 * 39 + 1));
+    // The held-out voice alone: `evaluate` gathers the speaker's statistics
+    // from the same 30 utterances `train` tested on, so the figure is the
+    // same.
+    let held = dir.path().join("held");
+    std::fs::create_dir_all(&held).unwrap();
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.contains("_gbf2_") {
+            std::fs::copy(&p, held.join(&name)).unwrap();
+        }
+    }
+    let evaluate = |extra: &[&str]| {
+        let mut args = vec![
+            "evaluate",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            held.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        let (ok, out, stderr) = run(&args);
+        assert!(ok, "evaluate failed: {stderr}");
+        out
+    };
+    let line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("accuracy"))
+            .unwrap_or_else(|| panic!("no accuracy line in {s}"))
+            .to_string()
+    };
+    let all = evaluate(&[]);
+    assert_eq!(line(&train_out), line(&all));
+    // Capping the statistics at the whole speaker is the same figure; at
+    // one utterance each it is per-utterance normalisation, a valid run.
+    assert_eq!(line(&evaluate(&["--speaker-utterances", "30"])), line(&all));
+    assert!(line(&evaluate(&["--speaker-utterances", "1"])).contains("(30 utterances)"));
+}
