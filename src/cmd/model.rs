@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::Args;
 use speechfront::data::{LabelSource, Split};
 use speechfront::experiment::classic::{self, ClassicModel};
+use speechfront::experiment::speaker_norm::SpeakerCmvn;
 use speechfront::experiment::{persist, Corpus, ExperimentConfig};
 use speechfront::nn::rng_from_seed;
 use speechfront::train::Metrics;
@@ -147,6 +148,50 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Utterances per speaker below which speaker-level statistics are noisy:
+/// on FSDD's held-out voices, 10 words give most of the gain of all 500.
+const FEW_WORDS: usize = 10;
+
+/// For a speaker-normalised model: a warning naming the utterances that
+/// have no speaker (each normalised on its own, which the model was not
+/// trained for) and the speakers with fewer than [`FEW_WORDS`] utterances;
+/// `None` when there are none.
+fn few_words_warning(speakers: &[Option<&str>]) -> Option<String> {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    let mut unknown = 0;
+    for s in speakers {
+        match s {
+            Some(name) => *counts.entry(name).or_default() += 1,
+            None => unknown += 1,
+        }
+    }
+    let few: Vec<String> = counts
+        .iter()
+        .filter(|(_, &n)| n < FEW_WORDS)
+        .map(|(s, n)| format!("{s} ({n})"))
+        .collect();
+    let mut parts = Vec::new();
+    if unknown > 0 {
+        parts.push(format!(
+            "{unknown} utterance(s) have no speaker and are normalised on their own"
+        ));
+    }
+    if !few.is_empty() {
+        parts.push(format!(
+            "speaker(s) with fewer than {FEW_WORDS} utterances: {}",
+            few.join(", ")
+        ));
+    }
+    (!parts.is_empty()).then(|| {
+        format!(
+            "this model normalises each speaker with statistics over their utterances \
+             ([input] speaker_cmvn); {}. Accuracy drops with fewer words per speaker \
+             (README, sixth round).",
+            parts.join("; ")
+        )
+    })
+}
+
 /// Runs `evaluate`.
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     let (mut cfg, members) = persist::load(&args.model)?;
@@ -182,6 +227,11 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         "{}: no utterance with a label the model knows",
         args.data.display()
     );
+    if cfg.input.speaker_cmvn != SpeakerCmvn::None {
+        if let Some(w) = few_words_warning(&classic::item_speakers(&corpus, &keep)) {
+            eprintln!("warning: {w}");
+        }
+    }
     let feats = classic::corpus_features(&corpus, &cfg, None)?;
     let mut m = ClassicModel {
         members,
@@ -202,4 +252,20 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
         println!("{obj}");
     }
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_words_warning_names_unknown_and_small_speakers() {
+        let many: Vec<Option<&str>> = vec![Some("a"); 12];
+        assert_eq!(few_words_warning(&many), None);
+        let mut mixed = many.clone();
+        mixed.extend([Some("b"), Some("b"), None]);
+        let w = few_words_warning(&mixed).expect("a warning");
+        assert!(w.contains("1 utterance(s) have no speaker"), "{w}");
+        assert!(w.contains("b (2)") && !w.contains("a (12)"), "{w}");
+    }
 }
