@@ -7,22 +7,22 @@
 
 use super::mix::{check_finite, downmix};
 use super::{AudioErrorKind, ChannelSelect, Decoded};
-use std::fs::File;
 use symphonia::core::codecs::audio::AudioDecoderOptions;
 use symphonia::core::errors::Error as SymError;
 use symphonia::core::formats::probe::Hint;
 use symphonia::core::formats::{FormatOptions, TrackType};
-use symphonia::core::io::MediaSourceStream;
+use symphonia::core::io::{MediaSource, MediaSourceStream};
 use symphonia::core::meta::MetadataOptions;
 
 /// Decode a whole compressed file to mono f32 at its own rate.
+/// `source` is the open file or an in-memory copy of its bytes;
 /// `extension` (lower case, no dot) is a hint for the format probe.
 pub(crate) fn decode(
-    file: File,
+    source: Box<dyn MediaSource>,
     extension: &str,
     select: ChannelSelect,
 ) -> Result<Decoded, AudioErrorKind> {
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
+    let stream = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     hint.with_extension(extension);
     let mut format = symphonia::default::get_probe()

@@ -216,8 +216,66 @@ fn open_inner(path: &Path, opts: &DecodeOptions) -> Result<AudioStream, AudioErr
     let decoded = if is_wav {
         wav::decode(file, file_len, opts.channel)?
     } else {
-        codec::decode(file, &extension, opts.channel)?
+        codec::decode(Box::new(file), &extension, opts.channel)?
     };
+    from_decoded(path, decoded, opts)
+}
+
+/// Decode the bytes of a whole audio file already in memory, exactly as
+/// [`load`] decodes a file with these bytes: the decoder is chosen by
+/// content, `origin`'s extension is the format hint, and `origin` names
+/// the file in errors (it is never opened). For callers that hold the
+/// bytes (an archive, a network request, a fuzzer).
+///
+/// # Errors
+/// As [`load`].
+pub fn decode_bytes(
+    bytes: &[u8],
+    origin: &Path,
+    opts: &DecodeOptions,
+) -> Result<Audio, AudioError> {
+    decode_bytes_inner(bytes, origin, opts).map_err(|kind| AudioError::new(origin, kind))
+}
+
+fn decode_bytes_inner(
+    bytes: &[u8],
+    origin: &Path,
+    opts: &DecodeOptions,
+) -> Result<Audio, AudioErrorKind> {
+    if opts.sample_rate_hz == Some(0) {
+        return Err(AudioErrorKind::ZeroSampleRate);
+    }
+    if bytes.is_empty() {
+        return Err(AudioErrorKind::EmptyFile);
+    }
+    let extension = origin
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let is_wav = extension == "wav" || extension == "wave" || bytes.starts_with(b"RIFF");
+    let decoded = if is_wav {
+        wav::decode(
+            std::io::Cursor::new(bytes),
+            bytes.len() as u64,
+            opts.channel,
+        )?
+    } else {
+        codec::decode(
+            Box::new(std::io::Cursor::new(bytes.to_vec())),
+            &extension,
+            opts.channel,
+        )?
+    };
+    from_decoded(origin.to_path_buf(), decoded, opts)?.into_audio_kind()
+}
+
+/// A stream over a whole decoded signal, resampled when `opts` asks.
+fn from_decoded(
+    path: std::path::PathBuf,
+    decoded: Decoded,
+    opts: &DecodeOptions,
+) -> Result<AudioStream, AudioErrorKind> {
     let source_rate_hz = decoded.sample_rate_hz;
     let (samples, sample_rate_hz) = match opts.sample_rate_hz {
         Some(to) => (resample::resample(decoded.samples, source_rate_hz, to)?, to),
@@ -231,6 +289,14 @@ fn open_inner(path: &Path, opts: &DecodeOptions) -> Result<AudioStream, AudioErr
         len: samples.len(),
         inner: StreamInner::Decoded(samples),
     })
+}
+
+impl AudioStream {
+    /// [`AudioStream::into_audio`] for a stream decoded whole (no reading
+    /// left that could fail with a path).
+    fn into_audio_kind(self) -> Result<Audio, AudioErrorKind> {
+        self.into_audio().map_err(|e| e.kind)
+    }
 }
 
 /// Peek at the first four bytes, then rewind for the decoder.

@@ -23,7 +23,7 @@
 use super::mix::{check_finite, downmix};
 use super::{AudioErrorKind, ChannelSelect, Decoded};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read, Seek};
 
 /// Bytes read and converted per block: large enough to amortise the read
 /// call, small enough to stay in L2 cache next to its f32 conversion.
@@ -73,8 +73,8 @@ impl<R: Read> Read for HeaderTap<R> {
 
 /// An open WAV file whose header has been checked: its data chunk is
 /// read and converted one block at a time by [`WavStream::read_block`].
-pub(crate) struct WavStream {
-    reader: BufReader<File>,
+pub(crate) struct WavStream<R = File> {
+    reader: BufReader<R>,
     encoding: Encoding,
     pub(crate) channels: usize,
     select: ChannelSelect,
@@ -96,11 +96,12 @@ pub(crate) struct WavStream {
 }
 
 /// Check a WAV file's header and position it at the sample data.
-pub(crate) fn open(
-    file: File,
+/// `file` is the file or any reader over its bytes (an in-memory buffer).
+pub(crate) fn open<R: Read + Seek>(
+    file: R,
     file_len: u64,
     select: ChannelSelect,
-) -> Result<WavStream, AudioErrorKind> {
+) -> Result<WavStream<R>, AudioErrorKind> {
     // Small files are read whole in one system call; the buffer never
     // exceeds a block (large allocations would go through mmap per file).
     let capacity = usize::try_from(file_len).map_or(BLOCK_BYTES, |n| n.min(BLOCK_BYTES));
@@ -160,7 +161,7 @@ pub(crate) fn open(
     })
 }
 
-impl WavStream {
+impl<R: Read> WavStream<R> {
     /// Append the next block of mono samples (at most [`BLOCK_BYTES`] of
     /// file data) to `out`; returns how many, 0 at the end of the data.
     ///
@@ -213,9 +214,10 @@ impl WavStream {
     }
 }
 
-/// Decode a whole WAV file to mono f32 at its own rate.
-pub(crate) fn decode(
-    file: File,
+/// Decode a whole WAV file (or a reader over its bytes) to mono f32 at
+/// its own rate.
+pub(crate) fn decode<R: Read + Seek>(
+    file: R,
     file_len: u64,
     select: ChannelSelect,
 ) -> Result<Decoded, AudioErrorKind> {
@@ -234,8 +236,8 @@ pub(crate) fn decode(
 /// taken first; the rest is read from the file straight into `buf` (through
 /// `BufReader::read_exact` every byte of a long file would be copied twice,
 /// because the header read leaves the buffer out of step with the blocks).
-fn read_block(
-    reader: &mut BufReader<File>,
+fn read_block<R: Read>(
+    reader: &mut BufReader<R>,
     buf: &mut [u8],
     declared: u64,
     available: u64,

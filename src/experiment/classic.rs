@@ -436,6 +436,45 @@ pub fn test_predict(
     Ok(crate::nn::loss::argmax_rows(lp.view()))
 }
 
+/// Checks that `members` (loaded from a file) take what the hand-crafted
+/// front end of `cfg` produces and give finite log-posteriors: one second
+/// of silence goes through the same input path as a test utterance. This
+/// catches a model whose metadata disagrees with its configuration (an
+/// edited feature count, input mode, context or class list) before it
+/// meets real data.
+///
+/// # Errors
+/// What disagrees, in words.
+pub fn check_members(cfg: &ExperimentConfig, members: &mut [TrainedModel]) -> Result<(), String> {
+    let Some(first) = members.first() else {
+        return Err("no network in the file".into());
+    };
+    if first.class_names.len() != first.n_classes {
+        return Err(format!(
+            "the network has {} classes but the file names {}",
+            first.n_classes,
+            first.class_names.len()
+        ));
+    }
+    let fe = Frontend::new(&cfg.frontend_options().map_err(|e| e.to_string())?)
+        .map_err(|e| e.to_string())?;
+    let silence = vec![0.0f32; cfg.sample_rate_hz as usize];
+    let x = utterance_features(&fe, &silence, cfg.sample_rate_hz, &cfg.input, 0);
+    for (k, m) in members.iter_mut().enumerate() {
+        let lp = member_log_posteriors(m, &cfg.input, &[x.view()]).map_err(|e| {
+            format!(
+                "network {k} does not fit its configuration ({} features per frame, input mode {:?}): {e}",
+                x.ncols(),
+                cfg.input.mode
+            )
+        })?;
+        if lp.iter().any(|v| !v.is_finite()) {
+            return Err(format!("network {k} gives non-finite outputs"));
+        }
+    }
+    Ok(())
+}
+
 /// One network's per-utterance log-posteriors.
 fn member_log_posteriors(
     model: &mut TrainedModel,
@@ -450,6 +489,7 @@ fn member_log_posteriors(
         InputMode::Context => return Ok(model.utterance_log_posteriors(utts)?),
         InputMode::Pool => {
             let (x, lengths) = padded(utts, dims);
+            model.check_input(x.view().into_dyn(), Some(&lengths))?;
             let mut out = Array2::zeros((utts.len(), model.n_classes));
             let mut row = 0;
             for (chunk, lens) in x.axis_chunks_iter(Axis(0), 256).zip(lengths.chunks(256)) {
@@ -460,7 +500,11 @@ fn member_log_posteriors(
             }
             out
         }
-        InputMode::Fixed => model.logits(fixed(utts, input)?.view().into_dyn(), None),
+        InputMode::Fixed => {
+            let x = fixed(utts, input)?;
+            model.check_input(x.view().into_dyn(), None)?;
+            model.logits(x.view().into_dyn(), None)
+        }
     };
     Ok(crate::nn::loss::log_softmax(logits.view()))
 }

@@ -38,17 +38,45 @@ pub fn save(
 
 /// Loads a model written by [`save`], with its configuration.
 ///
+/// Beyond the tensor checks of [`crate::train::persist::load_ensemble`],
+/// the networks must fit the configuration stored with them (see
+/// [`super::classic::check_members`]), so an edited header is refused
+/// here rather than giving wrong predictions or failing on real data.
+///
 /// # Errors
-/// Unreadable file, not a speechfront experiment model, or an invalid
-/// configuration inside.
+/// Unreadable file, not a speechfront experiment model, an invalid
+/// configuration inside, or networks that do not fit it; each names
+/// `path`.
 pub fn load(path: &Path) -> Result<(ExperimentConfig, Vec<TrainedModel>), ExperimentError> {
-    let (members, meta) = crate::train::persist::load_ensemble(path)?;
+    let bytes = std::fs::read(path).map_err(|source| crate::train::TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    load_bytes(&bytes, path)
+}
+
+/// [`load`] on the bytes of a model file already in memory; `origin`
+/// names the file in errors (it is never opened).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_bytes(
+    bytes: &[u8],
+    origin: &Path,
+) -> Result<(ExperimentConfig, Vec<TrainedModel>), ExperimentError> {
+    let path = origin;
+    let (members, meta) = crate::train::persist::load_ensemble_bytes(bytes, path)?;
     let text = meta.get(EXPERIMENT_KEY).ok_or_else(|| {
         err(
             path,
             format!("no '{EXPERIMENT_KEY}' metadata: not trained by `speechfront train`"),
         )
     })?;
-    let cfg = ExperimentConfig::from_toml_str(text, path)?;
+    let cfg = ExperimentConfig::from_toml_str(text, path)
+        .map_err(|e| err(path, format!("configuration inside the model: {e}")))?;
+    let mut members = members;
+    if !cfg.has_learned_stage() {
+        super::classic::check_members(&cfg, &mut members).map_err(|r| err(path, r))?;
+    }
     Ok((cfg, members))
 }

@@ -134,6 +134,33 @@ impl Default for MlpSpec {
 }
 
 impl MlpSpec {
+    /// A lower bound on the weights the network [`build`] makes from this
+    /// spec holds: the products of the dense layers' input and output
+    /// sizes (times the pieces of a maxout layer), without biases or other
+    /// layers. `None` when the count overflows `u64`.
+    ///
+    /// A loader compares it with the values a file actually holds before
+    /// building, so a header that declares a huge architecture is refused
+    /// instead of allocating what it claims.
+    pub fn min_weights(&self, input_dim: usize, n_classes: usize) -> Option<u64> {
+        let mut dim = match self.pooling {
+            Pooling::None => input_dim as u64,
+            Pooling::Flatten { frames } => (frames as u64).checked_mul(input_dim as u64)?,
+            Pooling::MeanStd => (input_dim as u64).checked_mul(2)?,
+        };
+        let pieces = match self.activation {
+            Activation::Maxout => self.maxout_pieces as u64,
+            _ => 1,
+        };
+        let mut total = 0u64;
+        for &h in &self.hidden {
+            let h = h as u64;
+            total = total.checked_add(dim.checked_mul(h)?.checked_mul(pieces)?)?;
+            dim = h;
+        }
+        total.checked_add(dim.checked_mul(n_classes as u64)?)
+    }
+
     /// Checks every field.
     ///
     /// # Errors
@@ -308,6 +335,35 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("hidden"));
+    }
+
+    #[test]
+    fn min_weights_bounds_the_built_network_and_catches_overflow() {
+        let mut rng = rng_from_seed(1);
+        for (act, pooling) in [
+            (Activation::Relu, Pooling::None),
+            (Activation::Maxout, Pooling::MeanStd),
+            (Activation::Prelu, Pooling::Flatten { frames: 3 }),
+        ] {
+            let spec = MlpSpec {
+                hidden: vec![8, 4],
+                activation: act,
+                pooling,
+                ..Default::default()
+            };
+            let net = build(&spec, 5, 3, &mut rng).unwrap();
+            let held: u64 = net.params().iter().map(|p| p.len() as u64).sum();
+            let bound = spec.min_weights(5, 3).unwrap();
+            assert!(
+                bound <= held && bound > held / 2,
+                "{act:?}: {bound} vs {held}"
+            );
+        }
+        let huge = MlpSpec {
+            hidden: vec![usize::MAX / 2, usize::MAX / 2],
+            ..Default::default()
+        };
+        assert_eq!(huge.min_weights(5, 3), None);
     }
 
     #[test]

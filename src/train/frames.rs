@@ -206,6 +206,19 @@ impl TrainedModel {
         })?;
         let dummy = vec![0usize; utts.len()];
         let splice = Splice::dilated(k, self.frame_dilation);
+        // Check the stacked width before stacking anything (a model file
+        // may declare any context).
+        let dims = utts.first().map_or(0, |u| u.ncols());
+        let width = k
+            .checked_mul(2)
+            .and_then(|w| w.checked_add(1))
+            .and_then(|w| w.checked_mul(dims));
+        if width != Some(self.input_dim) {
+            return Err(TrainError::Data(format!(
+                "{dims} features per frame with a context of +-{k} frames do not give the {} inputs the model expects",
+                self.input_dim
+            )));
+        }
         let frames = frames_from_utterances(utts, &dummy, splice)?;
         if frames.x.ncols() != self.input_dim {
             return Err(TrainError::Data(format!(

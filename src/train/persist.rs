@@ -127,8 +127,7 @@ pub fn save_ensemble(
 ///
 /// # Errors
 /// [`TrainError::Io`] for an unreadable file, [`TrainError::Format`] for
-/// a file that is not such a model (missing header, unknown version,
-/// missing or extra tensor, wrong shape or dtype).
+/// a file that is not such a model: see [`load_ensemble_bytes`].
 pub fn load_ensemble(
     path: &Path,
 ) -> Result<(Vec<TrainedModel>, HashMap<String, String>), TrainError> {
@@ -136,8 +135,31 @@ pub fn load_ensemble(
         path: path.to_path_buf(),
         source,
     })?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
-        .map_err(|e| format_err(path, e.to_string()))?;
+    load_ensemble_bytes(&bytes, path)
+}
+
+/// [`load_ensemble`] on the bytes of a model file already in memory;
+/// `origin` names the file in errors.
+///
+/// Nothing in the file is trusted: the container must be a well-formed
+/// safetensors file that it covers exactly (a truncated or extended file is
+/// refused), every tensor must be little-endian F32 with finite values, the
+/// architecture a header declares must fit in the values the file holds
+/// before anything is allocated for it, every parameter of the rebuilt
+/// network must be present with its exact shape, no tensor may be left
+/// over, and the header's class names must match its class count.
+///
+/// # Errors
+/// [`TrainError::Format`] naming `origin` and what is wrong.
+pub fn load_ensemble_bytes(
+    bytes: &[u8],
+    origin: &Path,
+) -> Result<(Vec<TrainedModel>, HashMap<String, String>), TrainError> {
+    let path = origin;
+    let st = safetensors::SafeTensors::deserialize(bytes)
+        .map_err(|e| format_err(path, container_error(&e, bytes)))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(bytes)
+        .map_err(|e| format_err(path, container_error(&e, bytes)))?;
     let meta: HashMap<String, String> = meta.metadata().clone().unwrap_or_default();
     if !meta.contains_key(META_KEY) {
         return Err(format_err(
@@ -145,40 +167,141 @@ pub fn load_ensemble(
             format!("no '{META_KEY}' metadata: not a speechfront model"),
         ));
     }
-    let st = safetensors::SafeTensors::deserialize(&bytes)
-        .map_err(|e| format_err(path, e.to_string()))?;
+    let values = check_tensor_values(&st).map_err(|r| format_err(path, r))?;
     let mut models = Vec::new();
-    let mut expected_tensors = 0;
+    let mut claimed: std::collections::HashSet<String> = Default::default();
+    let mut declared = 0u64;
     loop {
         let (meta_key, prefix) = member_names(models.len());
         let Some(json) = meta.get(&meta_key) else {
             break;
         };
-        let m = load_member(&st, json, &prefix, path)?;
-        expected_tensors += m.network.param_keys().len();
+        let h = parse_header(json, &meta_key, path)?;
+        declared = h
+            .spec
+            .min_weights(h.input_dim, h.n_classes)
+            .and_then(|w| w.checked_add(declared))
+            .unwrap_or(u64::MAX);
+        if declared > values {
+            return Err(format_err(
+                path,
+                format!(
+                    "'{meta_key}' declares a network of at least {} weights (input {}, hidden {:?}, {} classes), the file holds {values} values",
+                    h.spec
+                        .min_weights(h.input_dim, h.n_classes)
+                        .map_or_else(|| "2^64".to_string(), |w| w.to_string()),
+                    h.input_dim,
+                    h.spec.hidden,
+                    h.n_classes
+                ),
+            ));
+        }
+        let m = load_member(&st, h, &prefix, path)?;
+        claimed.extend(
+            m.network
+                .param_keys()
+                .into_iter()
+                .map(|k| format!("{prefix}{k}")),
+        );
         models.push(m);
     }
-    if st.len() != expected_tensors {
+    let mut extra: Vec<String> = st
+        .names()
+        .into_iter()
+        .filter(|n| !claimed.contains(*n))
+        .map(str::to_string)
+        .collect();
+    if !extra.is_empty() {
+        extra.sort();
         return Err(format_err(
             path,
             format!(
-                "{} tensors, the architecture has {expected_tensors}",
-                st.len()
+                "tensor(s) the architecture does not have: {}",
+                extra.join(", ")
+            ),
+        ));
+    }
+    if let Some(m) = models
+        .iter()
+        .skip(1)
+        .find(|m| m.input_dim != models[0].input_dim || m.class_names != models[0].class_names)
+    {
+        return Err(format_err(
+            path,
+            format!(
+                "ensemble members disagree: input {} with classes {:?} versus input {} with classes {:?}",
+                models[0].input_dim, models[0].class_names, m.input_dim, m.class_names
             ),
         ));
     }
     Ok((models, meta))
 }
 
-/// One member: its header JSON and its tensors under `prefix`.
-fn load_member(
-    st: &safetensors::SafeTensors<'_>,
-    json: &str,
-    prefix: &str,
-    path: &Path,
-) -> Result<TrainedModel, TrainError> {
-    let h: Header =
-        serde_json::from_str(json).map_err(|e| format_err(path, format!("bad header: {e}")))?;
+/// A safetensors container error in words, with the sizes involved.
+fn container_error(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
+    use safetensors::SafeTensorError as E;
+    let header_len = bytes
+        .get(..8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")));
+    let len = bytes.len();
+    match (e, header_len) {
+        (E::HeaderTooSmall, _) => {
+            format!("{len} bytes: too short for a safetensors file (truncated?)")
+        }
+        (E::HeaderTooLarge, Some(n)) => format!(
+            "declares a {n}-byte header, more than the 100 MB safetensors allows (corrupt or not a safetensors file)"
+        ),
+        (E::InvalidHeaderLength, Some(n)) => format!(
+            "declares a {n}-byte header but the file has {len} bytes (truncated or not a safetensors file)"
+        ),
+        (E::InvalidHeader(_) | E::InvalidHeaderDeserialization(_), _) => {
+            format!("safetensors header unreadable: {e}")
+        }
+        (E::MetadataIncompleteBuffer, _) => format!(
+            "the tensors the header declares do not cover the file's {len} bytes exactly (truncated or extended)"
+        ),
+        (E::InvalidOffset(name), _) => {
+            format!("tensor '{name}': its data offsets do not follow the previous tensor's or exceed the file (corrupt header)")
+        }
+        (E::TensorInvalidInfo | E::ValidationOverflow, _) => {
+            format!("a tensor's shape, type and data offsets disagree ({e})")
+        }
+        _ => format!("not a readable safetensors file: {e}"),
+    }
+}
+
+/// Checks that every tensor is F32 with finite values; returns how many
+/// values the file holds in all.
+fn check_tensor_values(st: &safetensors::SafeTensors<'_>) -> Result<u64, String> {
+    let mut total = 0u64;
+    let mut names: Vec<&str> = st.names();
+    names.sort();
+    for name in names {
+        let t = st.tensor(name).map_err(|e| e.to_string())?;
+        if t.dtype() != safetensors::Dtype::F32 {
+            return Err(format!("tensor {name}: type {:?}, expected F32", t.dtype()));
+        }
+        let data = t.data();
+        if let Some(i) = data
+            .chunks_exact(4)
+            .position(|c| !f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite())
+        {
+            let c = &data[4 * i..4 * i + 4];
+            return Err(format!(
+                "tensor {name}: value {i} of {} is {} (weights must be finite)",
+                data.len() / 4,
+                f32::from_le_bytes([c[0], c[1], c[2], c[3]])
+            ));
+        }
+        total += (data.len() / 4) as u64;
+    }
+    Ok(total)
+}
+
+/// One member's header JSON, checked for what the tensors cannot show.
+fn parse_header(json: &str, key: &str, path: &Path) -> Result<Header, TrainError> {
+    let h: Header = serde_json::from_str(json)
+        .map_err(|e| format_err(path, format!("bad header '{key}': {e}")))?;
     if h.format_version != FORMAT_VERSION {
         return Err(format_err(
             path,
@@ -188,19 +311,58 @@ fn load_member(
             ),
         ));
     }
-    let mut network = build(&h.spec, h.input_dim, h.n_classes, &mut rng_from_seed(0))?;
-    let keys = network.param_keys();
-    for (key, p) in keys.iter().zip(network.params_mut()) {
-        let key = format!("{prefix}{key}");
-        let t = st
-            .tensor(&key)
-            .map_err(|_| format_err(path, format!("missing tensor {key}")))?;
-        if t.dtype() != safetensors::Dtype::F32 || t.shape() != p.value.shape() {
+    if !h.class_names.is_empty() && h.class_names.len() != h.n_classes {
+        return Err(format_err(
+            path,
+            format!(
+                "'{key}' declares {} classes but names {}",
+                h.n_classes,
+                h.class_names.len()
+            ),
+        ));
+    }
+    if let Some(k) = h.frame_context {
+        let width = k.checked_mul(2).and_then(|w| w.checked_add(1));
+        let reach = k.checked_mul(h.frame_dilation.max(1));
+        if width.is_none_or(|w| w > h.input_dim) || reach.is_none() {
             return Err(format_err(
                 path,
                 format!(
-                    "tensor {key}: {:?} {:?}, expected F32 {:?}",
-                    t.dtype(),
+                    "'{key}' declares a context of +-{k} frames (dilation {}) over {} inputs: more frames than inputs",
+                    h.frame_dilation, h.input_dim
+                ),
+            ));
+        }
+    }
+    Ok(h)
+}
+
+/// One member: its checked header and its tensors under `prefix`.
+fn load_member(
+    st: &safetensors::SafeTensors<'_>,
+    h: Header,
+    prefix: &str,
+    path: &Path,
+) -> Result<TrainedModel, TrainError> {
+    let mut network = build(&h.spec, h.input_dim, h.n_classes, &mut rng_from_seed(0))
+        .map_err(|e| format_err(path, format!("header architecture: {e}")))?;
+    let keys = network.param_keys();
+    for (key, p) in keys.iter().zip(network.params_mut()) {
+        let key = format!("{prefix}{key}");
+        let t = st.tensor(&key).map_err(|_| {
+            format_err(
+                path,
+                format!(
+                    "missing tensor {key} (shape {:?} in the header's architecture)",
+                    p.value.shape()
+                ),
+            )
+        })?;
+        if t.shape() != p.value.shape() {
+            return Err(format_err(
+                path,
+                format!(
+                    "tensor {key}: shape {:?}, the header's architecture needs {:?}",
                     t.shape(),
                     p.value.shape()
                 ),

@@ -42,8 +42,16 @@ pub fn export_npy(dir: &Path, stages: &[&dyn LearnedStage]) -> Result<Vec<PathBu
     for stage in stages {
         for e in stage.export() {
             for (suffix, value) in [("", &e.current), (".classic", &e.classic)] {
-                let path = dir.join(format!("{}.{}{suffix}.npy", stage.stage(), e.name));
-                ndarray_npy::write_npy(&path, value).map_err(|source| LearnedError::Npy {
+                let name = format!("{}.{}{suffix}.npy", stage.stage(), e.name);
+                let path = dir.join(&name);
+                // Written under a temporary name and renamed, so an
+                // interrupted export never leaves a half-written file.
+                let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+                ndarray_npy::write_npy(&tmp, value).map_err(|source| LearnedError::Npy {
+                    path: tmp.clone(),
+                    source,
+                })?;
+                std::fs::rename(&tmp, &path).map_err(|source| LearnedError::Io {
                     path: path.clone(),
                     source,
                 })?;
