@@ -84,13 +84,9 @@
 //! exponent term, `-2` in the tables, words used where they lie, scale
 //! on the radius). The AVX-512 loop also writes four steps per iteration
 //! without closures (`map`/`from_fn` closures there were compiled as
-//! calls without the AVX-512 features). Measured with main's previous
-//! kernel in the same binary, 60,000 frames of 400: 10.7 against 15.8 ms
-//! (AVX-512), 24.0 against 32.3 ms (AVX2); more in the README's Speed
-//! section. Computing a frame's partial last step before its groups of
-//! four (so that its chain overlaps theirs) made no measurable difference. Tried before and dropped: a vectorised 64-layer ziggurat (its
-//! rejections made it 28-34 ms per 24 million normals against 17.7 ms for
-//! Box-Muller then), Estrin's scheme for the polynomials (no gain).
+//! calls without the AVX-512 features). Timings, and the variants tried
+//! and dropped (a vectorised ziggurat, Estrin's scheme, tail-first order),
+//! are in `docs/performance.md`.
 
 use rand::Rng as _;
 
