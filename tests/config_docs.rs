@@ -208,7 +208,10 @@ fn every_extract_key_is_documented_and_every_documented_key_exists() {
             .cloned(),
     );
     let missing: Vec<&String> = code.keys().filter(|k| !both.contains(*k)).collect();
-    let extra: Vec<&String> = documented.iter().filter(|k| !code.contains_key(*k)).collect();
+    let extra: Vec<&String> = documented
+        .iter()
+        .filter(|k| !code.contains_key(*k))
+        .collect();
     assert!(
         missing.is_empty() && extra.is_empty(),
         "extract TOML: undocumented {missing:?}; documented but unknown {extra:?}"
