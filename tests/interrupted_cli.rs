@@ -326,4 +326,11 @@ fn compare_killed_at_any_moment_leaves_whole_reports_and_cache_entries() {
         outputs(&cache).keys().collect::<Vec<_>>(),
         want_cache.keys().collect::<Vec<_>>()
     );
+    // The killed runs' report temporaries are gone after the rerun.
+    let mut left: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["report.html", "report.json", "report.md"]);
 }

@@ -49,6 +49,11 @@ pub enum AudioErrorKind {
     /// The header declares a sample rate of 0 Hz.
     #[error("zero sample rate")]
     ZeroSampleRate,
+    /// A sample rate above [`super::MAX_SAMPLE_RATE_HZ`]: a corrupt header
+    /// (a front end at such a rate would need frames of millions of
+    /// samples).
+    #[error("sample rate {0} Hz is above the {max} Hz this tool reads (corrupt header?)", max = super::MAX_SAMPLE_RATE_HZ)]
+    SampleRateTooHigh(u32),
     /// The header is valid but the file holds no samples.
     #[error("no samples (the data chunk is empty)")]
     NoSamples,

@@ -38,6 +38,10 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+/// The highest sample rate a file may declare (768 kHz, the top of
+/// professional PCM rates); above it the header is taken as corrupt.
+pub const MAX_SAMPLE_RATE_HZ: u32 = 768_000;
+
 /// File extensions (lower case) the batch driver picks up.
 pub const EXTENSIONS: &[&str] = &["wav", "flac", "mp3", "ogg"];
 
@@ -90,7 +94,8 @@ pub(crate) struct Decoded {
 ///
 /// # Errors
 /// An [`AudioError`] naming `path` and the reason: unreadable, empty,
-/// unrecognised or unsupported format, truncated, zero channels or rate, no
+/// unrecognised or unsupported format, truncated, zero channels, a zero
+/// rate or one above [`MAX_SAMPLE_RATE_HZ`], no
 /// samples, NaN/Inf samples, a missing channel, a zero target rate.
 pub fn load(path: &Path, opts: &DecodeOptions) -> Result<Audio, AudioError> {
     open(path, opts)?.into_audio()
@@ -277,6 +282,9 @@ fn from_decoded(
     opts: &DecodeOptions,
 ) -> Result<AudioStream, AudioErrorKind> {
     let source_rate_hz = decoded.sample_rate_hz;
+    if source_rate_hz > MAX_SAMPLE_RATE_HZ {
+        return Err(AudioErrorKind::SampleRateTooHigh(source_rate_hz));
+    }
     let (samples, sample_rate_hz) = match opts.sample_rate_hz {
         Some(to) => (resample::resample(decoded.samples, source_rate_hz, to)?, to),
         None => (decoded.samples, source_rate_hz),

@@ -134,6 +134,9 @@ pub(crate) fn open<R: Read + Seek>(
     if spec.sample_rate == 0 {
         return Err(AudioErrorKind::ZeroSampleRate);
     }
+    if spec.sample_rate > super::MAX_SAMPLE_RATE_HZ {
+        return Err(AudioErrorKind::SampleRateTooHigh(spec.sample_rate));
+    }
     let channels = usize::from(spec.channels);
     select.check(channels)?;
     if n_samples == 0 {

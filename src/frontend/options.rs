@@ -110,7 +110,11 @@ impl FrontendOptions {
         let len = self.frame_length();
         match self.frame.fft_size {
             Some(n) => n,
-            None if self.frame.round_to_power_of_two => len.max(1).next_power_of_two(),
+            // Saturates instead of overflowing: validation refuses sizes
+            // above `validate::MAX_FRAME_SAMPLES` anyway.
+            None if self.frame.round_to_power_of_two => {
+                len.max(1).checked_next_power_of_two().unwrap_or(usize::MAX)
+            }
             None => len,
         }
     }

@@ -4,6 +4,17 @@
 use super::options::{Edges, Feature, FrontendOptions};
 use super::FrontendError;
 
+/// The longest frame and FFT accepted, in samples (4 s at 16 kHz, 1.4 s
+/// at 48 kHz: far beyond any speech analysis window). Larger values come
+/// from a typo or a corrupt rate and would plan FFTs of millions of points.
+pub const MAX_FRAME_SAMPLES: usize = 1 << 16;
+
+/// The highest delta order accepted (Kaldi's `add-deltas` default is 2).
+pub const MAX_DELTA_ORDER: usize = 8;
+
+/// The widest delta regression half-width accepted, in frames.
+pub const MAX_DELTA_WINDOW: usize = 50;
+
 fn positive(field: &'static str, v: f32) -> Result<(), FrontendError> {
     if v.is_finite() && v > 0.0 {
         Ok(())
@@ -59,6 +70,27 @@ pub(crate) fn validate(o: &FrontendOptions) -> Result<(), FrontendError> {
         f.frame_length_ms,
         rate,
     )?;
+    if o.frame_length() > MAX_FRAME_SAMPLES {
+        let (field, v) = match f.frame_length_samples {
+            Some(n) => ("frame.frame_length_samples", n.to_string()),
+            None => ("frame.frame_length_ms", f.frame_length_ms.to_string()),
+        };
+        return Err(FrontendError::invalid(
+            field,
+            v,
+            format!(
+                "gives {} samples at {rate} Hz, more than {MAX_FRAME_SAMPLES}",
+                o.frame_length()
+            ),
+        ));
+    }
+    if o.fft_size() > MAX_FRAME_SAMPLES {
+        return Err(FrontendError::invalid(
+            "frame.fft_size",
+            o.fft_size(),
+            format!("must be <= {MAX_FRAME_SAMPLES}"),
+        ));
+    }
     check_samples(
         o.frame_shift(),
         f.frame_shift_samples,
@@ -126,6 +158,20 @@ pub(crate) fn validate(o: &FrontendOptions) -> Result<(), FrontendError> {
             "post.delta_window",
             0,
             "must be at least 1 when deltas are on",
+        ));
+    }
+    if o.post.deltas && o.post.delta_window > MAX_DELTA_WINDOW {
+        return Err(FrontendError::invalid(
+            "post.delta_window",
+            o.post.delta_window,
+            format!("must be <= {MAX_DELTA_WINDOW}"),
+        ));
+    }
+    if o.post.deltas && o.post.delta_order > MAX_DELTA_ORDER {
+        return Err(FrontendError::invalid(
+            "post.delta_order",
+            o.post.delta_order,
+            format!("must be <= {MAX_DELTA_ORDER}"),
         ));
     }
     Ok(())

@@ -105,7 +105,56 @@ pub fn write_all(dir: &Path, report: &Report) -> Result<WrittenPaths, ReportErro
     write_atomic(&paths.json, json::to_json_string(report)?.as_bytes())?;
     write_atomic(&paths.markdown, markdown::render(report).as_bytes())?;
     write_atomic(&paths.html, html::render(report).as_bytes())?;
+    for p in [&paths.json, &paths.markdown, &paths.html] {
+        remove_stale_temporaries(p);
+    }
     Ok(paths)
+}
+
+/// Removes the temporaries of `path` (see [`write_atomic`]) that a killed
+/// process left behind: those whose process id is not a running process.
+/// A temporary of a writer that is still running is left alone. Best
+/// effort: a failure here never fails the write that succeeded.
+pub fn remove_stale_temporaries(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let Some(pid) = file
+            .to_str()
+            .and_then(|f| f.strip_prefix(&prefix))
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if pid != std::process::id() && !process_alive(pid) {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+/// True when a process with id `pid` exists (or when that cannot be told).
+fn process_alive(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = libc::pid_t::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 only checks that the process exists; nothing is
+        // sent.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
+    }
 }
 
 /// Writes `bytes` to a temporary file next to `path`, syncs it and renames
@@ -156,6 +205,26 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 3, "{names:?}");
         assert!(names.iter().all(|n| !n.contains(".tmp")), "{names:?}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn temporaries_of_dead_processes_are_removed_and_live_ones_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        // A process id above the kernel's largest (2^22) never runs.
+        let dead = dir.path().join(".report.json.tmp-4194999");
+        // The parent (whoever started the tests) is running; this process's
+        // own temporary name is the one write_all itself renames.
+        let live = dir.path().join(format!(
+            ".report.json.tmp-{}",
+            std::os::unix::process::parent_id()
+        ));
+        let other = dir.path().join(".notes.txt.tmp-4194999");
+        for p in [&dead, &live, &other] {
+            fs::write(p, "partial").unwrap();
+        }
+        write_all(dir.path(), &Report::default()).unwrap();
+        assert!(!dead.exists() && live.exists() && other.exists());
     }
 
     #[test]
