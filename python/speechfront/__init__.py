@@ -33,6 +33,7 @@ __all__ = [
     "mfcc",
     "fbank",
     "spectrogram",
+    "whisper_log_mel",
     "extract",
     "ExtractSummary",
     "__version__",
@@ -63,6 +64,17 @@ def fbank(y, sr, preset="kaldi", *, seed: int = 0, **options):
 def spectrogram(y, sr, preset="kaldi", *, seed: int = 0, **options):
     """Log power spectrogram ``(frames, fft_size // 2 + 1)`` float32 (see ``mfcc``)."""
     return _features("spectrogram", y, sr, preset, seed, options)
+
+
+def whisper_log_mel(y, sr=16000, *, n_mels: int = 80):
+    """openai-whisper's ``log_mel_spectrogram(y, n_mels)``, transposed to ``(frames, n_mels)``.
+
+    Whisper's models take 16 kHz input; other rates raise ``ValueError``
+    (resample first). No 30 s padding (``whisper.pad_or_trim`` is separate).
+    """
+    if sr != 16000:
+        raise ValueError(f"sr ({sr}): Whisper's log-mel is defined at 16000 Hz; resample first")
+    return Frontend("whisper", feature="fbank", num_bins=n_mels)(y, sr)
 
 
 def OnlineFrontend(config_or_preset="kaldi", sr=16000, *, feature=None, seed: int = 0, **options):
