@@ -25,10 +25,12 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, List, Tuple
 
 from . import _native
-from ._native import Frontend
+from ._native import Frontend, Model, load_model
 
 __all__ = [
     "Frontend",
+    "Model",
+    "load_model",
     "OnlineFrontend",
     "mfcc",
     "fbank",
