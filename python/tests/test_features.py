@@ -193,3 +193,15 @@ def test_thread_pool_gives_the_serial_arrays():
     assert len(threaded) == len(serial)
     for a, b in zip(serial, threaded):
         assert np.array_equal(a, b)
+
+
+def test_map_over_many_signals_equals_one_call_each():
+    files = sorted((REPO / "audio" / "digits").glob("*.wav"))[:40]
+    ys = [read_wav(f)[0] for f in files]
+    fe = sf.Frontend("kaldi", seed=2)
+    for jobs in (0, 1, 2):
+        got = fe.map(ys, 8000, jobs=jobs)
+        assert len(got) == len(ys)
+        assert all(np.array_equal(a, fe(y, 8000)) for a, y in zip(got, ys))
+    with pytest.raises(TypeError):
+        fe.map([ys[0], [1.0, 2.0]], 8000)
