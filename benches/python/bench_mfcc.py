@@ -29,9 +29,13 @@ import os
 import pathlib
 import sys
 import time
+import warnings
 import wave
 
 import numpy as np
+
+# librosa warns on every utterance shorter than n_fft (most of FSDD).
+warnings.filterwarnings("ignore", message="n_fft=.*is too large")
 
 HERE = pathlib.Path(__file__).resolve().parent
 REPO = HERE.parents[1]

@@ -37,7 +37,9 @@ class SpeechfrontConfig:
     """What the extractor computes: a speechfront preset, feature and options.
 
     ``options`` are the keywords of ``speechfront.Frontend`` (the TOML
-    ``[frontend]`` keys). ``sampling_rate`` is the rate lhotse should
+    ``[frontend]`` keys); the default turns dither off and uses Kaldi's
+    ``snip_edges=false`` framing (``edges="kaldi"``), because lhotse expects
+    about ``duration / frame_shift`` frames per cut. ``sampling_rate`` is the rate lhotse should
     resample cuts to and the one ``frame_shift`` and ``feature_dim`` refer to.
     """
 
@@ -45,7 +47,9 @@ class SpeechfrontConfig:
     feature: str = "fbank"
     sampling_rate: int = 16000
     seed: int = 0
-    options: Dict[str, Any] = field(default_factory=lambda: {"dither": 0.0})
+    # lhotse checks num_frames against duration / frame_shift, which is
+    # Kaldi's snip_edges=false framing (lhotse's own Kaldi extractors use it).
+    options: Dict[str, Any] = field(default_factory=lambda: {"dither": 0.0, "edges": "kaldi"})
 
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)

@@ -26,7 +26,7 @@ def test_compute_and_store_features_equals_speechfront(tmp_path, executor):
     from speechfront.lhotse import Speechfront, SpeechfrontConfig
 
     cuts, files = cutset()
-    ex = Speechfront(SpeechfrontConfig(preset="kaldi", feature="fbank", sampling_rate=8000, options={"dither": 0.0, "num_bins": 20}))
+    ex = Speechfront(SpeechfrontConfig(preset="kaldi", feature="fbank", sampling_rate=8000, options={"dither": 0.0, "edges": "kaldi", "num_bins": 20}))
     assert ex.feature_dim(8000) == 20 and ex.frame_shift == pytest.approx(0.01)
     pool = cf.ProcessPoolExecutor(2) if executor else None
     try:
@@ -39,7 +39,7 @@ def test_compute_and_store_features_equals_speechfront(tmp_path, executor):
     by_id = {c.recording_id: c for c in stored}
     for f in files:
         y, sr = read_wav(f)
-        want = sf.fbank(y, sr, dither=0.0, num_bins=20)
+        want = sf.fbank(y, sr, dither=0.0, edges="kaldi", num_bins=20)
         got = by_id[f.stem].load_features()
         assert got.shape == want.shape
         # lhotse decodes int16 to float32 / 32768 as a WAV decoder does.
