@@ -24,11 +24,13 @@ nice -n 15 cargo fuzz build -a || exit 1
 bin=target/x86_64-unknown-linux-gnu/release
 for t in "${targets[@]}"; do
   mkdir -p "corpus/$t" "artifacts/$t"
+  start=$SECONDS
   nice -n 15 "$bin/$t" "corpus/$t" \
     -max_total_time="$secs" -max_len="${maxlen[$t]}" -rss_limit_mb=2048 \
     -timeout=20 -print_final_stats=1 -artifact_prefix="artifacts/$t/" \
     > "logs/$t.log" 2>&1
   rc=$?
+  elapsed=$((SECONDS - start))
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' | tail -1)
   rate=$(grep -o 'stat::average_exec_per_sec: *[0-9]*' "logs/$t.log" | grep -o '[0-9]*$' | tail -1)
   last=$(grep -E '^#[0-9]+' "logs/$t.log" | tail -1)
@@ -36,6 +38,6 @@ for t in "${targets[@]}"; do
   ft=$(echo "$last" | grep -o 'ft: [0-9]*' | grep -o '[0-9]*')
   corp=$(echo "$last" | grep -o 'corp: [0-9]*' | grep -o '[0-9]*')
   crashes=$(ls "artifacts/$t" | wc -l)
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$secs" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes" >> logs/summary.tsv
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$t" "$elapsed" "${execs:-?}" "${rate:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$crashes" >> logs/summary.tsv
   echo "$t: exit $rc, ${execs:-?} executions, cov ${cov:-?}, crashes $crashes"
 done

@@ -456,6 +456,12 @@ pub fn check_members(cfg: &ExperimentConfig, members: &mut [TrainedModel]) -> Re
             first.class_names.len()
         ));
     }
+    if cfg.input.speaker_cmvn != SpeakerCmvn::None {
+        // Speaker-level views change the feature count per speaker group;
+        // the tensor checks of the loader still hold, the probe does not
+        // apply.
+        return Ok(());
+    }
     let fe = Frontend::new(&cfg.frontend_options().map_err(|e| e.to_string())?)
         .map_err(|e| e.to_string())?;
     let silence = vec![0.0f32; cfg.sample_rate_hz as usize];
