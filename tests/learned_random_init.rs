@@ -41,6 +41,7 @@ mel = {{ learn = true, init = "random" }}
 compress = {{ learn = true, init = "classic" }}
 dct = {{ learn = true, init = "random" }}
 {norm}
+norm = {{ kind = "frame" }}
 [input]
 mode = "context"
 context = 2
@@ -50,7 +51,8 @@ hidden = [64]
 activation = "relu"
 [train]
 lr = 3e-3
-batch_size = 16
+# frames per batch (context mode): about 16 utterances
+batch_size = 512
 epochs = 40
 patience = 0
 val_fraction = 0.0

@@ -40,7 +40,7 @@ fn split(c: &Corpus) -> (Vec<usize>, Vec<usize>) {
 fn config(train: &str, augment: &str) -> ExperimentConfig {
     let text = format!(
         "name = \"lt\"\npreset = \"kaldi\"\nfeature = \"mfcc\"\n[frontend]\nframe = {{ dither = 0.0 }}\n\
-         [frontend.learn]\nmel = {{ learn = true }}\ndct = {{ learn = true }}\n\
+         [frontend.learn]\nmel = {{ learn = true }}\ndct = {{ learn = true }}\nnorm = {{ kind = \"frame\" }}\n\
          [input]\nmode = \"pool\"\n[classifier]\nhidden = [32]\n\
          [train]\nlr = 0.003\nbatch_size = 8\npatience = 0\n{train}\n{augment}\n"
     );

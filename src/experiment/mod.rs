@@ -34,6 +34,8 @@ pub mod persist;
 pub mod progress;
 pub mod speaker_norm;
 pub mod studies;
+pub mod trained;
+pub mod twins;
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +43,7 @@ pub use compare::{compare, compare_with, CompareOptions};
 pub use config::{ExperimentConfig, InputConfig, InputMode};
 pub use corpus::Corpus;
 pub use progress::{Lines, Progress, RunTag};
+pub use trained::{Trained, TrainedExperiment};
 
 use crate::report::StageData;
 use crate::train::{History, Metrics};
