@@ -10,7 +10,7 @@ use crate::nn::rng_from_seed;
 
 fn config(mode: &str) -> ExperimentConfig {
     let text = format!(
-        "[frontend]\nenergy = {{ use_energy = false }}\n[frontend.learn]\nmel = {{ learn = true }}\ncompress = {{ learn = true }}\ndct = {{ learn = true }}\n\
+        "[frontend]\nenergy = {{ use_energy = false }}\n[frontend.learn]\nmel = {{ learn = true }}\ncompress = {{ learn = true }}\ndct = {{ learn = true }}\nnorm = {{ kind = \"frame\" }}\n\
          [input]\nmode = \"{mode}\"\ncontext = 1\nframes = 5\n[classifier]\nhidden = [8]\nactivation = \"tanh\"\n"
     );
     ExperimentConfig::from_toml_str(&text, Path::new("models/g.toml")).expect("valid config")
