@@ -80,6 +80,11 @@ struct ExtractArgs {
     /// Global seed for dither (each file's seed derives from it and the file's key).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// A model written by `train`: write its trained front end's features
+    /// (learned stages applied) instead of a preset's; the front-end flags
+    /// are not used then.
+    #[arg(long, value_name = "M.safetensors")]
+    model: Option<PathBuf>,
 }
 
 impl From<ExtractArgs> for ExtractFlags {
@@ -149,6 +154,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
+    if let Some(model) = &args.model {
+        return cmd::extract_model::run(model, &args.inputs, &args.out, args.force);
+    }
     let config = ExtractFlags::from(args)
         .resolve()
         .context("invalid extract configuration")?;

@@ -2,5 +2,6 @@
 //! `compare`); `extract` lives in `main.rs`.
 
 pub mod compare;
+pub mod extract_model;
 pub mod model;
 pub mod progress;

@@ -45,8 +45,8 @@ pub struct CompareOptions {
     /// Also run "deep versus fat" on the first hand-crafted configuration
     /// (first fold, first seed).
     pub deep_vs_fat: bool,
-    /// Also ablate the configuration with this name (hand-crafted only;
-    /// every fold, first seed).
+    /// Also ablate the configuration with this name (every fold, first
+    /// seed).
     pub ablate: Option<String>,
 }
 
@@ -200,6 +200,8 @@ pub fn compare_with(
         .folds(&first.data, &mut rng_from_seed(opts.base_seed))?;
     let seeds: Vec<u64> = (0..opts.seeds as u64).map(|s| opts.base_seed + s).collect();
     progress.begin(opts.configs.len() * folds.len() * seeds.len());
+    // Each configuration's test decisions, for the twin table.
+    let mut decided: Vec<(&ExperimentConfig, super::twins::Decisions)> = Vec::new();
     for cfg in &opts.configs {
         let corpus = &corpora[&cfg.sample_rate_hz];
         progress.note(&format!("{}: preparing features ...", cfg.name));
@@ -243,6 +245,7 @@ pub fn compare_with(
             x_real_time: seconds / prepared.extract_seconds.max(1e-9),
         });
         let mut trained_example = None;
+        let mut decisions = super::twins::Decisions::new();
         for (&(f, seed), out) in jobs.iter().zip(outs) {
             let out = match out {
                 Ok(o) => o,
@@ -263,6 +266,9 @@ pub fn compare_with(
                     });
                 }
             }
+            for ((&i, &p), &t) in out.test_items.iter().zip(&out.predicted).zip(&out.truth) {
+                decisions.insert((f, seed, i), p == t);
+            }
             let rr = run_result(corpus, f, &folds[f], seed, &out);
             if let Some(s) = &rr.held_out_speaker {
                 report.speaker_independent.push(HeldOutResult {
@@ -282,7 +288,10 @@ pub fn compare_with(
         if !result.runs.is_empty() {
             report.configs.push(result);
         }
+        decided.push((cfg, decisions));
     }
+    let (cfgs, decisions): (Vec<&ExperimentConfig>, Vec<_>) = decided.into_iter().unzip();
+    report.twins = super::twins::twin_rows(&cfgs, &decisions);
     // The studies train many variants: they use the first seed only, which
     // keeps the default run within a few minutes (rows record n_seeds).
     let study_seeds = &seeds[..seeds.len().min(1)];
@@ -306,7 +315,7 @@ pub fn compare_with(
         }
     }
     if let Some(name) = &opts.ablate {
-        match classic_cfgs.iter().find(|c| &c.name == name) {
+        match opts.configs.iter().find(|c| &c.name == name) {
             Some(base) => {
                 progress.note(&format!("ablation of {} ...", base.name));
                 match super::studies::ablation(
@@ -319,9 +328,7 @@ pub fn compare_with(
                     Err(e) => failures.push(format!("ablation: {e}")),
                 }
             }
-            None => failures.push(format!(
-                "ablation: no hand-crafted configuration named '{name}'"
-            )),
+            None => failures.push(format!("ablation: no configuration named '{name}'")),
         }
     }
     progress.end();

@@ -23,7 +23,6 @@
 
 use ndarray::linalg::general_mat_mul;
 use ndarray::{s, Array2, ArrayD, ArrayViewD};
-use serde::{Deserialize, Serialize};
 
 use super::{
     ensure2, grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError,
@@ -33,16 +32,10 @@ use crate::nn::{Ctx, Layer, Param};
 
 const STAGE: &str = "time_filterbank";
 
-/// What the filterbank outputs per (cos, sin) pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SpectrumKind {
-    /// `z_c^2 + z_s^2`, Kaldi's and librosa's mel input. Default.
-    #[default]
-    Power,
-    /// `sqrt(z_c^2 + z_s^2)`; its gradient at an exact zero is taken as 0.
-    Magnitude,
-}
+/// What the filterbank outputs per (cos, sin) pair: the fixed FFT stage's
+/// enum (`Power`: `z_c^2 + z_s^2`; `Magnitude`: `sqrt(z_c^2 + z_s^2)`, its
+/// gradient at an exact zero taken as 0).
+pub use crate::frontend::stage_options::SpectrumKind;
 
 /// Learnable windowed-DFT basis followed by squared magnitude pairs.
 pub struct TimeFilterbank {
