@@ -24,6 +24,7 @@ use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, Axis, Ix2, IxDyn};
 use super::compress::Compressor;
 use super::options::{Compression, Feature};
 use super::Frontend;
+use crate::nn::matmul::{gemm, matmul};
 use crate::nn::{Ctx, Layer, Param};
 
 /// Flattens `(..., width)` to `(rows, width)`.
@@ -87,7 +88,7 @@ impl RowLinear {
     /// `(m, in) -> (m, out)`
     fn forward(&mut self, rows: Array2<f32>, train: bool) -> Array2<f32> {
         // (m, in) x (in, out) -> (m, out)
-        let y = rows.dot(&self.w().t());
+        let y = matmul(rows.view(), self.w().t());
         self.input = train.then_some(rows);
         y
     }
@@ -103,17 +104,16 @@ impl RowLinear {
             .expect("backward after a training forward");
         if self.weight.trainable {
             // (out, m) x (m, in) -> (out, in)
-            let dw = g.t().dot(&x);
             let mut grad = self
                 .weight
                 .grad
                 .view_mut()
                 .into_dimensionality::<Ix2>()
                 .expect("2-D");
-            grad += &dw;
+            gemm(1.0, g.t(), x.view(), 1.0, &mut grad);
         }
         // (m, out) x (out, in) -> (m, in)
-        g.dot(&self.w())
+        matmul(g, self.w())
     }
 }
 
