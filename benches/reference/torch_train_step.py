@@ -158,7 +158,7 @@ def reference_round(cpu, seconds):
     return out
 
 
-def rust_round(cpu, seconds, binary):
+def rust_round(cpu, seconds, binary, samples):
     """Runs the Rust bench once (through cargo, or the already built bench
     executable `binary`) and returns {benchmark id: median ns}."""
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -167,7 +167,8 @@ def rust_round(cpu, seconds, binary):
         env["BENCH_CPU_TIME"] = "1"
     home = tempfile.mkdtemp(prefix="criterion-")
     env["CRITERION_HOME"] = home
-    args = ["mlp_train_step", "--warm-up-time", "1", "--measurement-time", str(seconds), "--noplot"]
+    args = ["mlp_train_step", "--warm-up-time", "1", "--measurement-time", str(seconds),
+            "--sample-size", str(samples), "--noplot"]
     if binary:
         cmd = [binary, "--bench"] + args
     else:
@@ -191,6 +192,7 @@ def main():
     ap.add_argument("--cpu-time", action="store_true", help="time thread CPU, not wall")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--seconds", type=float, default=3.0, help="per benchmark per round")
+    ap.add_argument("--sample-size", type=int, default=30, help="criterion samples per Rust benchmark")
     ap.add_argument("--with-rust", action="store_true", help="interleave the Rust bench")
     ap.add_argument("--rust-bin", action="append", default=[],
                     help="an already built train bench executable (repeat to compare builds; implies --with-rust)")
@@ -200,7 +202,7 @@ def main():
           f"{'thread CPU time' if args.cpu_time else 'wall time'}", file=sys.stderr)
     rounds = []
     for r in range(args.rounds):
-        rust = [rust_round(args.cpu_time, args.seconds, b) for b in bins]
+        rust = [rust_round(args.cpu_time, args.seconds, b, args.sample_size) for b in bins]
         ref = reference_round(args.cpu_time, args.seconds)
         rounds.append((rust, ref))
         print(f"round {r + 1}/{args.rounds} done", file=sys.stderr)
