@@ -43,8 +43,9 @@ pub struct CompareArgs {
     /// Also ablate this configuration (remove each ingredient in turn).
     #[arg(long, value_name = "NAME")]
     pub ablate: Option<String>,
-    /// The first run's quick profile: ensembles trained as one network
-    /// (the report's title says so). The no-argument run sets it.
+    /// The first run's quick profile: ensembles trained as one network, at
+    /// most 20 epochs each (the report's title says so). The no-argument run
+    /// sets it.
     #[arg(long)]
     pub quick: bool,
     /// Feature cache folder ("none" disables the cache).
