@@ -146,6 +146,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // (`compare --ablate default`).
             let args = cmd::compare::CompareArgs {
                 deep_vs_fat: true,
+                quick: true,
                 ..cmd::compare::CompareArgs::default()
             };
             cmd::compare::run(args, line)

@@ -112,6 +112,7 @@ fn the_report_shows_the_trained_front_end_of_a_learned_configuration() {
         command_line: "test".into(),
         deep_vs_fat: false,
         ablate: None,
+        quick: false,
     };
     let (report, failures) = compare(&opts).expect("compare");
     assert!(failures.is_empty(), "{failures:?}");

@@ -21,7 +21,7 @@
 //! rows. It costs `2 n_bins * frame_len` multiply-adds per frame against
 //! `O(n_fft log n_fft)` for an FFT, the price of a learnable basis.
 
-use ndarray::linalg::general_mat_mul;
+use crate::nn::matmul::{gemm, matmul};
 use ndarray::{s, Array2, ArrayD, ArrayViewD};
 
 use super::{
@@ -166,7 +166,13 @@ impl Layer for TimeFilterbank {
         store_rows(&mut self.x, x3);
         ensure2(&mut self.z, rows, 2 * self.n_bins);
         // (rows, frame_len) x (frame_len, 2 n_bins) -> (rows, 2 n_bins)
-        general_mat_mul(1.0, &self.x, &mat(&self.weight).t(), 0.0, &mut self.z);
+        gemm(
+            1.0,
+            self.x.view(),
+            mat(&self.weight).t(),
+            0.0,
+            &mut self.z.view_mut(),
+        );
         let k = self.n_bins;
         ensure2(&mut self.y, rows, k);
         let zc = self.z.slice(s![.., ..k]);
@@ -256,10 +262,10 @@ impl TimeFilterbank {
         }
         if self.weight.trainable {
             // (2 n_bins, rows) x (rows, frame_len) -> (2 n_bins, frame_len), accumulated.
-            general_mat_mul(
+            gemm(
                 1.0,
-                &self.dz.t(),
-                &self.x,
+                self.dz.t(),
+                self.x.view(),
                 1.0,
                 &mut grad_mat(&mut self.weight),
             );
@@ -268,7 +274,7 @@ impl TimeFilterbank {
             return None;
         }
         // (rows, 2 n_bins) x (2 n_bins, frame_len) -> (rows, frame_len)
-        let dx = self.dz.dot(&mat(&self.weight));
+        let dx = matmul(self.dz.view(), mat(&self.weight));
         Some(
             dx.into_shape_with_order((b, f, self.frame_len))
                 .expect("rows * frame_len")
