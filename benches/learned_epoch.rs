@@ -12,13 +12,9 @@
 //! building and padding the data set happen once per run), as the PyTorch
 //! reference times its epochs.
 //!
-//! Measured 2026-11-27 on the shared 2-core machine (release, 2250
-//! training utterances, load average about 6): cached 469 ms (setup + one
-//! epoch), recomputed 811 ms: the cache saves 1.73x per one-epoch run; the
-//! epoch alone 273 ms (8.2k utt/s) against 674 ms for PyTorch 2.15 on one
-//! thread right after (2.5x; 2.2x in two earlier pairs). The recompute
-//! covers all 2500 files on rayon's 2 threads; the training itself is
-//! single-threaded.
+//! The recompute covers all 2500 files on rayon's threads; the training
+//! itself is single-threaded. Figures and the PyTorch comparison are in
+//! `docs/performance.md`.
 //!
 //! `LEARNED_STAGES=1 cargo bench --bench learned_epoch` instead times each
 //! stage's forward and backward over a few epochs of the same loop (batch

@@ -42,6 +42,8 @@
 //! cache; [`experiment`] runs configurations; [`report`] renders Markdown,
 //! JSON and HTML; [`extract`] is the batch driver behind `speechfront extract`.
 
+#![warn(missing_docs)]
+
 pub mod audio;
 pub mod data;
 pub mod experiment;

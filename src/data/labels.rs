@@ -20,7 +20,7 @@
 //!   relative manifest path that does not exist as given is looked up in the
 //!   data root (see [`Dataset::scan`](super::Dataset::scan)).
 //!
-//! CLI strings ([`LabelSource::from_str`]): `auto`, `folder`, `fsdd` (or
+//! CLI strings (`LabelSource::from_str`): `auto`, `folder`, `fsdd` (or
 //! `filename`), `regex:PATTERN`, `manifest:PATH`.
 //!
 //! [`LabelSource::Auto`] (the default) picks FileName when *every* audio file's
@@ -50,9 +50,15 @@ pub enum LabelSource {
     /// `{label}_{speaker}_{take}` file stem (FSDD layout).
     FileName,
     /// Named groups `label` (required), `speaker`, `take`, `split`.
-    Regex { pattern: String },
+    Regex {
+        /// The regular expression.
+        pattern: String,
+    },
     /// CSV manifest `path,label[,speaker][,take][,split]` with a header line.
-    Manifest { path: PathBuf },
+    Manifest {
+        /// The CSV file.
+        path: PathBuf,
+    },
 }
 
 impl std::fmt::Display for LabelSource {
@@ -105,8 +111,11 @@ impl std::str::FromStr for LabelSource {
 /// What a label source says about one file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ItemLabel {
+    /// The class label.
     pub label: String,
+    /// The speaker, when the source names one.
     pub speaker: Option<String>,
+    /// The take (recording number), when the source names one.
     pub take: Option<String>,
     /// The manifest's (or regex's) split column, e.g. "train" or "test".
     pub split: Option<String>,
@@ -115,13 +124,19 @@ pub struct ItemLabel {
 /// A [`LabelSource`] made ready to use: regex compiled, manifest loaded.
 #[derive(Debug, Clone)]
 pub enum Labeler {
+    /// Parent directory name.
     Folder,
+    /// `{label}_{speaker}_{take}` file stem.
     FileName,
+    /// A compiled regex with named groups.
     Regex(Regex),
     /// Manifest rows keyed by absolute (manifest-dir-joined) path, in file order.
     Manifest {
+        /// The CSV file.
         path: PathBuf,
+        /// Its rows, in file order.
         rows: Vec<(PathBuf, ItemLabel)>,
+        /// Row index by absolute path.
         index: HashMap<PathBuf, usize>,
     },
 }

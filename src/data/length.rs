@@ -50,9 +50,12 @@ pub enum LengthPolicy {
     Variable,
     /// Pad or crop to exactly `frames` frames.
     Fixed {
+        /// The length every utterance gets.
         frames: usize,
+        /// How short utterances are filled.
         #[serde(default)]
         pad: Pad,
+        /// Where a short utterance sits, or a long one is cut.
         #[serde(default)]
         align: Align,
     },

@@ -27,8 +27,11 @@ pub struct Item {
     /// Path relative to the data root (or, for manifest entries outside the
     /// root, the path as written in the manifest).
     pub rel_path: PathBuf,
+    /// The class label.
     pub label: String,
+    /// The speaker, when the label source names one.
     pub speaker: Option<String>,
+    /// The take (recording number), when the label source names one.
     pub take: Option<String>,
     /// A split named by the manifest or regex (`train`, `test`, ...).
     pub split: Option<String>,
@@ -37,6 +40,7 @@ pub struct Item {
 /// A labelled set of audio files.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Dataset {
+    /// The data folder that was scanned.
     pub root: PathBuf,
     /// The label source actually used (`Auto` resolved).
     pub label_source: LabelSource,

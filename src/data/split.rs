@@ -40,12 +40,21 @@ pub enum Split {
     /// FSDD's official split: takes 0-4 test.
     Fsdd,
     /// Stratified random split with this test fraction in (0, 1).
-    Random { test_fraction: f64 },
+    Random {
+        /// Share of each class that goes to test.
+        test_fraction: f64,
+    },
     /// The named speakers form the test set.
-    Speakers { test: Vec<String> },
+    Speakers {
+        /// The speakers held out.
+        test: Vec<String>,
+    },
     /// Leave-one-speaker-out: one fold per speaker, or `folds` folds of
     /// speaker groups when given.
-    Loso { folds: Option<usize> },
+    Loso {
+        /// Number of speaker folds; one per speaker when absent.
+        folds: Option<usize>,
+    },
     /// The manifest's split column.
     Manifest,
     /// Speech Commands' official lists: files named in
@@ -59,10 +68,12 @@ pub enum Split {
 pub struct Fold {
     /// E.g. "fsdd", "random:0.2", "loso:george".
     pub name: String,
+    /// Training items.
     pub train: Vec<usize>,
     /// Validation items named by the data (manifest `valid` rows); usually
     /// empty, and the trainer carves its own from `train`.
     pub valid: Vec<usize>,
+    /// Test items.
     pub test: Vec<usize>,
     /// Speakers whose items are all in `test` (speaker splits only).
     pub test_speakers: Vec<String>,

@@ -35,13 +35,13 @@
 //!   `x^4` (truncation < 2e-11 and 1.2e-9: the short sector makes these
 //!   two short). The dither scale multiplies `r` before the rotation.
 //!
-//! `-2 ln u = E (-2 ln 2) - 2 ln c_k - 2 log1p(r)` ([`m2_ln`]): `u`'s
+//! `-2 ln u = E (-2 ln 2) - 2 ln c_k - 2 log1p(r)` (`m2_ln`): `u`'s
 //! exponent `E`, the top 5 mantissa bits pick one of 32 intervals of `[1,
 //! 2)` with centre `c_k` (midpoints, and 1 and 2 at the ends), `s = (m -
 //! c_k)(-2/c_k)` with `|s| <= 1/16`, and `-2 log1p` by its series in `s`
 //! to `s^4` (truncation < 1.3e-8 absolute where `|E| >= 1`, < 1.2e-8
 //! relative near `u = 1`). The `-2` is folded into the tables
-//! ([`super::gauss_ln_table`], made by `tools/ln_table.py`; scaling by -2
+//! (`gauss_ln_table`, made by `tools/ln_table.py`; scaling by -2
 //! is exact), and intervals from `m = 1.5` fold to `m/2`, `E + 1`, so that
 //! near `u = 1` the table term is 0 and the result keeps its relative
 //! precision. The tables are read with register permutes (AVX-512:
@@ -62,8 +62,8 @@
 //! correction) fails.
 //!
 //! # Same numbers on every CPU
-//! The AVX-512 path ([`super::gauss_avx512`]), the AVX2 path
-//! ([`super::gauss_avx`]), picked at run time, and the scalar path do the
+//! The AVX-512 path (`gauss_avx512`), the AVX2 path
+//! (`gauss_avx`), picked at run time, and the scalar path do the
 //! same IEEE operations in the same order: no FMA, integer-to-float
 //! conversions rounding to nearest even on all three, IEEE `sqrt`, the
 //! same table entries (`E (-2 ln 2)` is tabled as the f32 product the
@@ -84,13 +84,9 @@
 //! exponent term, `-2` in the tables, words used where they lie, scale
 //! on the radius). The AVX-512 loop also writes four steps per iteration
 //! without closures (`map`/`from_fn` closures there were compiled as
-//! calls without the AVX-512 features). Measured with main's previous
-//! kernel in the same binary, 60,000 frames of 400: 10.7 against 15.8 ms
-//! (AVX-512), 24.0 against 32.3 ms (AVX2); more in the README's Speed
-//! section. Computing a frame's partial last step before its groups of
-//! four (so that its chain overlaps theirs) made no measurable difference. Tried before and dropped: a vectorised 64-layer ziggurat (its
-//! rejections made it 28-34 ms per 24 million normals against 17.7 ms for
-//! Box-Muller then), Estrin's scheme for the polynomials (no gain).
+//! calls without the AVX-512 features). Timings, and the variants tried
+//! and dropped (a vectorised ziggurat, Estrin's scheme, tail-first order),
+//! are in `docs/performance.md`.
 
 use rand::Rng as _;
 
@@ -157,7 +153,7 @@ fn mix(z: u64) -> u64 {
 
 /// `-2 ln(v 2^-31)` for `v` in `[1, 2^31]`, without a division: `v =
 /// 2^(E + 31) m` with `m` in `[1, 2)` in one of 32 intervals `k` (the top
-/// 5 mantissa bits) with centre `c_k` ([`super::gauss_ln_table`]), and
+/// 5 mantissa bits) with centre `c_k` (`gauss_ln_table`), and
 /// `-2 ln m = -2 ln c_k - 2 log1p(r)` with `r = (m - c_k) / c_k`. The
 /// series runs in `s = -2 r`, computed as `(m - c_k) (-2/c_k)` (the
 /// difference is exact; `|s| <= 1/32`, `1/16` for `k = 0`): `-2 log1p(r)

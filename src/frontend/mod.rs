@@ -76,15 +76,10 @@
 //! signal in blocks with the same numbers, so a decoder never has to hold
 //! the whole signal (the `extract` command streams WAV files this way).
 //! Dither normals come a frame at a time from the block generator in
-//! [`gauss`] (16 or 8 Box-Muller pairs per step, same bits on every CPU),
-//! ~0.6 ns per draw with AVX-512 against ~2.7 ns for `rand_distr`'s.
-//! `benches/extract.rs` (group `frontend`) compares the Kaldi MFCC chain
-//! with a bare 512-point realfft over the same 59,998 frames: on the shared
-//! 2-core machine (load average ~4.5) the thread CPU time
-//! (`SPEECHFRONT_CPUTIME=1 cargo bench --bench extract`) was 35.7 ms for
-//! 600 s of 16 kHz audio (~16,800x real time) against 24.0 ms for the
-//! bare realfft, a ratio of 1.49; that FFT ran at ~0.40 us per frame
-//! there, against 0.32 us on an idle machine.
+//! [`gauss`] (16 or 8 Box-Muller pairs per step, same bits on every CPU).
+//! `benches/extract.rs` (group `frontend`) times the Kaldi MFCC chain
+//! against a bare 512-point realfft over the same frames, in the same run;
+//! the figures are in `docs/performance.md`.
 
 //! # Layer form
 //! ARCHITECTURE.md wants every stage to be an `nn::Layer` so a later issue

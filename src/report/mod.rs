@@ -14,7 +14,7 @@
 //!
 //! Design decisions:
 //! - Aggregates (mean ± std over seeds, per-speaker tables) are computed in
-//!   one place ([`summary`]) and formatted in one place ([`format`]), so the
+//!   one place ([`summary`]) and formatted in one place ([`mod@format`]), so the
 //!   three outputs cannot disagree. NaN prints as "n/a".
 //! - SVG is written by hand rather than with a plotting crate: the charts
 //!   are simple, the output must be self-contained, and plotters' text

@@ -74,6 +74,7 @@ impl WaveAugment {
 pub struct VtlpOptions {
     /// Warp factor range, e.g. `[0.9, 1.1]` (Jaitly & Hinton's range).
     pub alpha: (f32, f32),
+    /// Where the feature columns lie in frequency, so a warp moves them.
     pub axis: MelAxis,
 }
 
@@ -87,9 +88,11 @@ pub struct FeatureAugment {
     pub shift_frames: usize,
     /// Number of frequency masks and their largest width in dims.
     pub freq_masks: usize,
+    /// Largest frequency-mask width, in feature dims.
     pub max_freq_width: usize,
     /// Number of time masks and their largest width in frames.
     pub time_masks: usize,
+    /// Largest time-mask width, in frames.
     pub max_time_width: usize,
     /// Value written into masked cells.
     pub fill: MaskFill,

@@ -113,7 +113,9 @@ fn mel_to_hz(m: f64) -> f64 {
 /// triangular filterbank lays them out.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct MelAxis {
+    /// Lower edge of the filterbank, Hz.
     pub low_hz: f32,
+    /// Upper edge of the filterbank, Hz.
     pub high_hz: f32,
 }
 
