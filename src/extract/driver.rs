@@ -313,19 +313,65 @@ fn hash_file(path: &Path) -> io::Result<[u8; 32]> {
     Ok(*h.finalize().as_bytes())
 }
 
-/// The identity of `path` now; the hash only when `hash` and the file is
-/// small enough.
+thread_local! {
+    /// A worker's reusable buffer: input bytes to hash, `.npy` bytes to write.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The identity of `path` now, with one `open`, one `fstat` and (for a
+/// file up to [`HASH_LIMIT`] bytes, hashed when `hash`) one `read` into the
+/// worker's reused buffer: four system calls, where `metadata` plus a
+/// hashing reader took five and allocated.
+///
+/// Called before the input is decoded: should the file change in between,
+/// the row records the older identity, which the next run sees differ from
+/// the file's and so recomputes (recording it after decoding could pair
+/// new identity with old features).
 fn identify(path: &Path, hash: bool) -> io::Result<InputId> {
-    let meta = fs::metadata(path)?;
+    let mut file = File::open(path)?;
+    let meta = file.metadata()?;
     let size = meta.len();
+    let blake3 = if hash && size <= HASH_LIMIT {
+        SCRATCH.with(|buf| -> io::Result<Option<[u8; 32]>> {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            // One byte more than the size: a file that grew since fstat is
+            // hashed in full by the loop below rather than cut.
+            buf.reserve(size as usize + 1);
+            io::Read::read_to_end(&mut file, &mut buf)?;
+            Ok(Some(*blake3::hash(&buf).as_bytes()))
+        })?
+    } else {
+        None
+    };
     Ok(InputId {
-        size,
-        mtime_ns: mtime_ns(&meta),
-        blake3: if hash && size <= HASH_LIMIT {
-            Some(hash_file(path)?)
+        size: if blake3.is_some() {
+            SCRATCH.with(|b| b.borrow().len() as u64)
         } else {
-            None
+            size
         },
+        mtime_ns: mtime_ns(&meta),
+        blake3,
+    })
+}
+
+/// Write a `.npy` of `features` to `path` through a temporary name: the
+/// whole file is assembled in the worker's reused buffer and handed to the
+/// kernel in one `write` (create, write, close, rename: four system calls,
+/// no allocation once the buffer has grown).
+fn write_npy_atomic(path: &Path, features: ndarray::ArrayView2<'_, f32>) -> io::Result<()> {
+    SCRATCH.with(|buf| {
+        let mut buf = buf.borrow_mut();
+        buf.clear();
+        npy::append(&mut buf, features);
+        let tmp = temp_path(path);
+        let result = File::create(&tmp)
+            .and_then(|mut f| f.write_all(&buf))
+            .and_then(|()| fs::rename(&tmp, path));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
     })
 }
 
@@ -720,19 +766,16 @@ fn run_npy(
             Decision::Compute(action) => {
                 let id = identify(&job.input, true).ok();
                 let result = match compute(job, cfg, &ctx.cache) {
-                    Ok((features, seconds)) => {
-                        let size = 128 + 4 * features.len();
-                        match write_atomic(&out, size, |w| npy::write(w, features.view())) {
-                            Ok(()) => FileResult::Extracted {
-                                frames: features.nrows(),
-                                dims: features.ncols(),
-                                seconds,
-                            },
-                            Err(e) => {
-                                FileResult::Failed(format!("cannot write {}: {e}", out.display()))
-                            }
+                    Ok((features, seconds)) => match write_npy_atomic(&out, features.view()) {
+                        Ok(()) => FileResult::Extracted {
+                            frames: features.nrows(),
+                            dims: features.ncols(),
+                            seconds,
+                        },
+                        Err(e) => {
+                            FileResult::Failed(format!("cannot write {}: {e}", out.display()))
                         }
-                    }
+                    },
                     Err(reason) => FileResult::Failed(reason),
                 };
                 let row = ctx.row(job, output, action, &result, id);
