@@ -334,11 +334,23 @@ fn identify(path: &Path, hash: bool) -> io::Result<InputId> {
     let blake3 = if hash && size <= HASH_LIMIT {
         SCRATCH.with(|buf| -> io::Result<Option<[u8; 32]>> {
             let mut buf = buf.borrow_mut();
+            // Plain `read` calls up to the size fstat gave: `read_to_end`
+            // would add an fstat, an lseek and a read that only sees EOF.
+            // A file that grew since is hashed as far as its old size and
+            // recorded with that size, so the next run sees it differ.
+            let want = size as usize;
             buf.clear();
-            // One byte more than the size: a file that grew since fstat is
-            // hashed in full by the loop below rather than cut.
-            buf.reserve(size as usize + 1);
-            io::Read::read_to_end(&mut file, &mut buf)?;
+            buf.resize(want, 0);
+            let mut got = 0;
+            while got < want {
+                match io::Read::read(&mut file, &mut buf[got..]) {
+                    Ok(0) => break,
+                    Ok(n) => got += n,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            buf.truncate(got);
             Ok(Some(*blake3::hash(&buf).as_bytes()))
         })?
     } else {
