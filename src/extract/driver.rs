@@ -245,30 +245,12 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// The file `name` (`.NAME.tmpPID`) is a temporary of, and its writer's id.
-fn temp_target(name: &[u8]) -> Option<(Vec<u8>, u32)> {
+/// The file `name` (`.NAME.tmpPID`) is a temporary of.
+fn temp_target(name: &[u8]) -> Option<Vec<u8>> {
     let rest = name.strip_prefix(b".")?;
     let at = rest.windows(4).rposition(|w| w == b".tmp")?;
-    let pid = std::str::from_utf8(&rest[at + 4..]).ok()?.parse().ok()?;
-    Some((rest[..at].to_vec(), pid))
-}
-
-/// Whether process `pid` is gone (so its temporary files are garbage).
-fn process_gone(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        let Ok(pid) = libc::pid_t::try_from(pid) else {
-            return true;
-        };
-        // SAFETY: signal 0 only checks that the process exists.
-        let r = unsafe { libc::kill(pid, 0) };
-        r != 0 && io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        false
-    }
+    let pid = &rest[at + 4..];
+    (!pid.is_empty() && pid.iter().all(u8::is_ascii_digit)).then(|| rest[..at].to_vec())
 }
 
 /// Write through a temporary name in the same folder, then rename; the
@@ -712,9 +694,11 @@ pub fn run(
     Ok(summary)
 }
 
-/// Files under `out_dir` (relative paths) with their sizes, listed with
-/// one directory walk; temporary files a killed run of this shard left
-/// (targets in `own`, or writers that are gone) are removed on the way.
+/// Files under `out_dir` (relative paths), listed with one directory walk;
+/// temporary files a killed run of this shard left (targets in `own`) are
+/// removed on the way. Other shards' temporaries are left alone, whatever
+/// their process id says: shards may run on other machines sharing the
+/// folder, where a process id means nothing here.
 fn existing_outputs(out_dir: &Path, own: &HashSet<&Path>) -> HashSet<PathBuf> {
     let mut found = HashSet::new();
     for e in walkdir::WalkDir::new(out_dir)
@@ -727,9 +711,9 @@ fn existing_outputs(out_dir: &Path, own: &HashSet<&Path>) -> HashSet<PathBuf> {
         let Ok(rel) = e.path().strip_prefix(out_dir) else {
             continue;
         };
-        if let Some((target, pid)) = temp_target(&os_bytes(e.file_name())) {
+        if let Some(target) = temp_target(&os_bytes(e.file_name())) {
             let target = rel.with_file_name(os_from_bytes(target));
-            if own.contains(target.as_path()) || process_gone(pid) {
+            if own.contains(target.as_path()) {
                 let _ = fs::remove_file(e.path());
             }
             continue;
