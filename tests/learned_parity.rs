@@ -73,6 +73,7 @@ fn learned_chain(fe: &Frontend) -> Vec<Box<dyn Layer>> {
     let (floor, scale) = match o.compress.kind {
         Compression::Log => (o.compress.log_floor, 1.0),
         Compression::Db => (o.compress.db_amin, 10.0 / std::f32::consts::LN_10),
+        Compression::Whisper => panic!("Whisper's (log10 + 4) / 4 has no LogCompress form"),
     };
     let log = LogCompress::new(mel.nrows(), false, floor, scale, true, Init::Classic);
     let mut layers: Vec<Box<dyn Layer>> = vec![

@@ -218,7 +218,7 @@ pub fn build_front(
             MelKind::Parametric => {
                 let bank = match cfg.preset {
                     Preset::Kaldi => ParametricMelOptions::kaldi,
-                    Preset::Librosa => ParametricMelOptions::librosa,
+                    Preset::Librosa | Preset::Whisper => ParametricMelOptions::librosa,
                 };
                 let pm = ParametricMel::new(
                     bank(n_mels, opts.fft_size(), opts.sample_rate_hz),
@@ -236,6 +236,13 @@ pub fn build_front(
         let (floor, scale) = match opts.compress.kind {
             Compression::Log => (opts.compress.log_floor, 1.0),
             Compression::Db => (opts.compress.db_amin, 10.0 / std::f32::consts::LN_10),
+            // Its `+ 1` offset has no place in the log layer (scale * ln).
+            Compression::Whisper => {
+                return Err(other(
+                    cfg,
+                    "compress.kind = \"whisper\" has no learned compression stage yet",
+                ))
+            }
         };
         out.push(match c.kind {
             CompressKind::Log => FrontStage::Log(

@@ -1,6 +1,7 @@
 //! Compression of filterbank or spectrum values: natural log with a floor
 //! (Kaldi) or decibels with a reference, a floor and an optional dynamic
-//! range limit over the whole utterance (librosa `power_to_db`).
+//! range limit over the whole utterance (librosa `power_to_db`), or
+//! Whisper's `(log10(max(x, amin)) + 4) / 4` with the same kind of limit.
 
 use super::options::{CompressOptions, Compression};
 
@@ -27,10 +28,10 @@ impl Compressor {
         }
     }
 
-    /// Whether [`Compressor::finish`] needs the whole utterance (dB with
-    /// `top_db`), so frames cannot be finished one at a time.
+    /// Whether [`Compressor::finish`] needs the whole utterance (dB or
+    /// Whisper with `top_db`), so frames cannot be finished one at a time.
     pub fn needs_utterance(&self) -> bool {
-        self.kind == Compression::Db && self.top_db.is_some()
+        self.kind != Compression::Log && self.top_db.is_some()
     }
 
     /// Elementwise: `ln(max(x, floor))`, or `10 log10(max(x, amin)) - ref_db`.
@@ -52,16 +53,29 @@ impl Compressor {
                     *v = 10.0 * v.max(amin).log10() - r;
                 }
             }
+            Compression::Whisper => {
+                let amin = self.amin;
+                for v in x.iter_mut() {
+                    *v = (v.max(amin).log10() + 4.0) / 4.0;
+                }
+            }
         }
     }
 
     /// Utterance-level step after [`Compressor::apply`] on every value:
-    /// `y = max(y, max(all y) - top_db)` for dB with `top_db`; otherwise
+    /// `y = max(y, max(all y) - top_db)` for dB with `top_db`, `y = max(y,
+    /// max(all y) - top_db / 40)` for Whisper (its `max(l, l.max() - 8)`
+    /// on `l = log10(..)`, after the affine `(l + 4) / 4`); otherwise
     /// nothing.
     pub fn finish(&self, all: &mut [f32]) {
-        if let (Compression::Db, Some(top)) = (self.kind, self.top_db) {
+        let range = match (self.kind, self.top_db) {
+            (Compression::Db, Some(top)) => Some(top),
+            (Compression::Whisper, Some(top)) => Some(top / 40.0),
+            _ => None,
+        };
+        if let Some(range) = range {
             let peak = all.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-            let floor = peak - top;
+            let floor = peak - range;
             for v in all.iter_mut() {
                 *v = v.max(floor);
             }

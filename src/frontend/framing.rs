@@ -63,6 +63,7 @@ pub struct Framer {
     remove_dc: bool,
     preemph: f32,
     raw_energy: bool,
+    drop_last: bool,
     window: Vec<f32>,
 }
 
@@ -82,6 +83,7 @@ impl Framer {
             remove_dc: opts.frame.remove_dc,
             preemph: opts.frame.preemph_coeff,
             raw_energy: opts.energy.use_energy && opts.energy.raw_energy,
+            drop_last: opts.frame.drop_last_frame,
             window: make_window(&opts.window, length),
         }
     }
@@ -91,8 +93,18 @@ impl Framer {
         &self.window
     }
 
-    /// Frames produced for `n` samples (see [`Edges`] for each rule).
+    /// Frames produced for `n` samples (see [`Edges`] for each rule), one
+    /// fewer with `drop_last_frame`.
     pub fn num_frames(&self, n: usize) -> usize {
+        let all = self.placed_frames(n);
+        if self.drop_last {
+            all.saturating_sub(1)
+        } else {
+            all
+        }
+    }
+
+    fn placed_frames(&self, n: usize) -> usize {
         match self.edges {
             Edges::Snip if n < self.length => 0,
             Edges::Snip => 1 + (n - self.length) / self.shift,

@@ -277,7 +277,7 @@ impl CompressLayer {
         };
         let floor = match o.kind {
             Compression::Log => o.log_floor,
-            Compression::Db => o.db_amin,
+            Compression::Db | Compression::Whisper => o.db_amin,
         };
         CompressLayer {
             compressor: Compressor::new(&elementwise),
@@ -318,6 +318,7 @@ impl Layer for CompressLayer {
         let k = match self.kind {
             Compression::Log => 1.0,
             Compression::Db => 10.0 / std::f32::consts::LN_10,
+            Compression::Whisper => 0.25 / std::f32::consts::LN_10,
         };
         let floor = self.floor;
         let mut dx = grad_out.to_owned();

@@ -22,7 +22,8 @@
 //! [`compress`] (log or dB) -> [`dct`] (orthonormal DCT-II + lifter) ->
 //! [`post`] (CMVN, deltas). [`options`] holds the plain-data options,
 //! [`presets`] the `kaldi` and `librosa` defaults, [`pipeline`] the
-//! [`Frontend`] driver.
+//! [`Frontend`] driver, [`stream`] and [`online`] the block-wise drivers
+//! (known and unknown length).
 //!
 //! # Conventions
 //! - Input: mono `f32` samples in [-1, 1) at `sample_rate_hz`; multiplied by
@@ -110,6 +111,7 @@ mod kernels_avx;
 pub mod layers;
 pub mod learned;
 pub mod mel;
+pub mod online;
 pub mod options;
 pub mod pipeline;
 pub mod post;
@@ -121,6 +123,7 @@ mod validate;
 pub mod window;
 
 pub use error::FrontendError;
+pub use online::OnlineStream;
 pub use options::{
     Cmvn, CompressOptions, Compression, DctOptions, Edges, EnergyOptions, Feature, FrameOptions,
     FrontendOptions, LifterStyle, MelNorm, MelOptions, MelScale, Padding, PostOptions, Preset,

@@ -24,6 +24,8 @@ pub enum Preset {
     Kaldi,
     /// `librosa.feature.mfcc` / `melspectrogram` defaults (dB-scaled).
     Librosa,
+    /// openai-whisper's `log_mel_spectrogram` (the model's input features).
+    Whisper,
 }
 
 /// What each output row holds.

@@ -1,4 +1,4 @@
-//! The `kaldi` and `librosa` presets.
+//! The `kaldi`, `librosa` and `whisper` presets.
 //!
 //! # kaldi
 //! Kaldi's binaries with no options but the sample rate:
@@ -25,6 +25,21 @@
 //! compression applied to the power spectrum (librosa has no single
 //! "spectrogram feature"; this is the usual `amplitude_to_db(|S|)` up to
 //! the factor 2 in the exponent, i.e. exactly `power_to_db(|S|**2)`).
+//!
+//! # whisper
+//! openai-whisper's `whisper.audio.log_mel_spectrogram(audio)` (the input of
+//! every Whisper model), at 16 kHz: `torch.stft` with `n_fft` 400, hop 160,
+//! periodic Hann, centred with reflect padding, the last frame dropped
+//! (`stft[..., :-1]`), |X|^2, 80 Slaney mels from 0 to 8 kHz with Slaney
+//! area norm (librosa's `filters.mel(sr=16000, n_fft=400)`, which Whisper
+//! ships as `mel_filters.npz`; `num_bins = 128` for large-v3), then
+//! `log10(max(x, 1e-10))`, clipped to 8 below the utterance maximum, and
+//! `(x + 4) / 4` ([`Compression::Whisper`], `top_db = 80`). Samples in
+//! [-1, 1) (Whisper decodes int16 / 32768). `fbank` is Whisper's array
+//! transposed to `(frames, n_mels)`; `mfcc` is its orthonormal DCT (20
+//! cepstra, no lifter: Whisper has none); `spectrogram` the same
+//! compression of the power spectrum. No 30 s padding: that is
+//! `whisper.pad_or_trim`, the caller's choice.
 
 use super::options::*;
 
@@ -34,6 +49,7 @@ impl FrontendOptions {
         match preset {
             Preset::Kaldi => kaldi(feature, sample_rate_hz),
             Preset::Librosa => librosa(feature, sample_rate_hz),
+            Preset::Whisper => whisper(feature, sample_rate_hz),
         }
     }
 }
@@ -71,6 +87,7 @@ fn librosa(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
             dither: 0.0,
             remove_dc: false,
             preemph_coeff: 0.0,
+            drop_last_frame: false,
         },
         window: WindowOptions {
             kind: WindowKind::Hann,
@@ -111,6 +128,27 @@ fn librosa(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
     }
 }
 
+fn whisper(feature: Feature, sample_rate_hz: f32) -> FrontendOptions {
+    const N_FFT: usize = 400;
+    const HOP: usize = 160;
+    let mut o = librosa(feature, sample_rate_hz);
+    let ms = |n: usize| (n as f64 * 1000.0 / f64::from(sample_rate_hz)) as f32;
+    o.frame.frame_length_ms = ms(N_FFT);
+    o.frame.frame_shift_ms = ms(HOP);
+    o.frame.frame_length_samples = Some(N_FFT);
+    o.frame.frame_shift_samples = Some(HOP);
+    o.frame.padding = Padding::Reflect;
+    o.frame.drop_last_frame = true;
+    o.mel.num_bins = 80;
+    o.compress = CompressOptions {
+        kind: Compression::Whisper,
+        db_amin: 1e-10,
+        top_db: Some(80.0),
+        ..CompressOptions::default()
+    };
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -145,5 +183,30 @@ mod tests {
         }
         let o = FrontendOptions::preset(Preset::Librosa, Feature::Fbank, 16000.0);
         assert_eq!(o.dims(), 128);
+    }
+
+    #[test]
+    fn whisper_frames_are_n_over_hop_and_values_follow_its_formula() {
+        let o = FrontendOptions::preset(Preset::Whisper, Feature::Fbank, 16000.0);
+        assert_eq!(
+            (o.frame_length(), o.frame_shift(), o.fft_size()),
+            (400, 160, 400)
+        );
+        assert_eq!(o.dims(), 80);
+        let fe = crate::frontend::Frontend::new(&o).unwrap();
+        // torch.stft(center=True) gives 1 + n // 160 frames; Whisper drops one.
+        for n in [16_000usize, 16_159, 480_000] {
+            assert_eq!(fe.num_frames(n), n / 160);
+        }
+        // Silence: every value at the floor, log10(1e-10) = -10 -> (-10 + 4) / 4.
+        let y = fe.compute(&vec![0.0; 1600], &mut crate::nn::rng_from_seed(0));
+        assert!(y.iter().all(|&v| (v + 1.5).abs() < 1e-6), "{y:?}");
+        // A loud tone: the range below the peak is 8 log10 units = 2 here.
+        let x: Vec<f32> = (0..16_000).map(|i| (i as f32 * 0.3).sin() * 0.5).collect();
+        let y = fe.compute(&x, &mut crate::nn::rng_from_seed(0));
+        let (lo, hi) = y
+            .iter()
+            .fold((f32::MAX, f32::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        assert!((hi - lo - 2.0).abs() < 1e-5, "range {}", hi - lo);
     }
 }

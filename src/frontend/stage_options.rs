@@ -65,6 +65,9 @@ pub struct FrameOptions {
     /// Pre-emphasis `x[i] -= c * x[i-1]`, with `x[0] -= c * x[0]` (Kaldi's
     /// first-sample rule); 0 disables. Default: 0.97 (Kaldi).
     pub preemph_coeff: f32,
+    /// Drop the last frame, as Whisper's `log_mel_spectrogram` drops the
+    /// last column of its centred STFT (`stft[..., :-1]`). Default: false.
+    pub drop_last_frame: bool,
 }
 
 impl Default for FrameOptions {
@@ -81,6 +84,7 @@ impl Default for FrameOptions {
             dither: 1.0,
             remove_dc: true,
             preemph_coeff: 0.97,
+            drop_last_frame: false,
         }
     }
 }
@@ -266,6 +270,10 @@ pub enum Compression {
     /// clipped to `max - top_db` over the whole utterance (librosa
     /// `power_to_db`).
     Db,
+    /// Whisper's `log_mel_spectrogram`: `(log10(max(x, amin)) + 4) / 4`,
+    /// then optionally clipped to `max - top_db / 40` over the utterance
+    /// (`top_db` stays in dB: Whisper keeps 8 log10 units, `top_db = 80`).
+    Whisper,
 }
 
 /// Compression options.
