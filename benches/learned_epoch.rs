@@ -43,7 +43,7 @@ use speechfront::train::split::shuffle;
 const FSDD: &str = "/work/shared/data/fsdd";
 
 fn config() -> ExperimentConfig {
-    let text = "preset = \"kaldi\"\nfeature = \"mfcc\"\n[frontend.learn]\nmel = { learn = true }\ndct = { learn = true }\n\
+    let text = "preset = \"kaldi\"\nfeature = \"mfcc\"\n[frontend.learn]\nmel = { learn = true }\ndct = { learn = true }\nnorm = { kind = \"frame\" }\n\
                 [input]\nmode = \"pool\"\n[classifier]\nhidden = [128]\nactivation = \"leaky_relu\"\n\
                 [train]\nepochs = 1\nbatch_size = 32\nval_fraction = 0.0\npatience = 0\n";
     ExperimentConfig::from_toml_str(text, Path::new("benches/learned_epoch.toml"))
@@ -160,7 +160,10 @@ fn stage_shares(corpus: &Corpus, cfg: &ExperimentConfig, prefix: &[Array2<f32>],
                 let name = format!("{} forward", l.name());
                 h = t.time(&name, || l.forward(h.view(), &mut ctx));
             }
-            let h = t.time("norm forward", || model.norm.forward(h.view(), &mut ctx));
+            let h = t.time("norm forward", || match &mut model.norm {
+                Some(n) => n.forward(h.view(), &mut ctx),
+                None => h,
+            });
             let Head::Whole(net) = &mut model.head else {
                 panic!("the bench config pools (mode = \"pool\")")
             };
@@ -174,7 +177,10 @@ fn stage_shares(corpus: &Corpus, cfg: &ExperimentConfig, prefix: &[Array2<f32>],
             let g = t.time("MLP (pooling + layers) backward", || {
                 net.backward(g.into_dyn().view())
             });
-            let mut g = t.time("norm backward", || model.norm.backward(g.view()));
+            let mut g = t.time("norm backward", || match &mut model.norm {
+                Some(n) => n.backward(g.view()),
+                None => g,
+            });
             // As the training step: the first stage skips its input gradient.
             let (first, rest) = model.front.split_first_mut().expect("a learned stage");
             for st in rest.iter_mut().rev() {

@@ -8,36 +8,19 @@
 //! and L2 1e-4 (PyTorch's Adam `weight_decay`, also coupled).
 //! `matmul_floor_batch_N`: only the eight matmuls such a step needs (three
 //! forward, three weight gradients, two input gradients), into preallocated
-//! buffers: the floor that "nothing beyond the matmuls" would reach.
+//! buffers, with the step's own product (`nn::matmul::gemm`, faer): the
+//! floor that "nothing beyond the matmuls" would reach.
+//! `matmul_floor_matrixmultiply_batch_N`: the same eight products with
+//! ndarray's own `general_mat_mul` (matrixmultiply), the backend the step
+//! used before faer, kept as a same-run reference.
 //!
-//! ndarray's default matmul backend (matrixmultiply) is single-threaded, and
-//! nothing here uses rayon, so every benchmark runs on one thread.
+//! Every product runs on one thread (faer with `Par::Seq`), and nothing
+//! here uses rayon, so every benchmark runs on one thread.
 //!
-//! Run: `cargo bench --bench train -- mlp_train_step`
-//!
-//! # Measured (2026-11-27, 2-core AMD EPYC VM shared with other builds)
-//! `BENCH_CPU_TIME=1 cargo bench --bench train -- mlp_train_step
-//! --warm-up-time 2 --measurement-time 8`, median thread CPU time per step:
-//!
-//! | benchmark | step | samples/s | floor (matmuls only) | step / floor | PyTorch 2.11, 1 thread |
-//! | --- | --- | --- | --- | --- | --- |
-//! | batch_32 | 0.935 ms | 34,200 | 0.758 ms | 1.23 | 23,500 |
-//! | batch_128 | 3.053 ms | 41,900 | 2.517 ms | 1.21 | 39,000 |
-//! | batch_1024 | 22.21 ms | 46,100 | 21.42 ms | 1.04 | 49,500 |
-//! | batch_32_dropout_l2 | 0.948 ms | 33,700 | 0.758 ms | 1.25 | 20,200 |
-//! | batch_128_dropout_l2 | 3.132 ms | 40,900 | 2.517 ms | 1.24 | 32,300 |
-//! | batch_1024_dropout_l2 | 22.93 ms | 44,700 | 21.42 ms | 1.07 | 41,800 |
-//!
-//! Repeated runs on the loaded machine move each figure by 5-10% (another
-//! run: 31,600 / 41,800 / 45,500 and ratios 1.20 / 1.12 / 1.03); wall-clock
-//! runs move by more (floor_batch_128 measured slower than its step once).
-//!
-//! Beyond the matmuls (perf, batch 128): the Adam update (~8%, a fixed
-//! cost per step over 400k parameters, hence the larger ratio at batch 32),
-//! then the input cache copy, bias sums and the gradient guard (~2% each).
-//! At batch 1024 the step is within 3-10% of the matmul floor; the floor
-//! itself (matrixmultiply, ~80 GFLOP/s here) is below PyTorch's batch-1024
-//! figure, so only a faster GEMM would close that last gap.
+//! Run: `cargo bench --bench train -- mlp_train_step`; against PyTorch in
+//! the same run: `python3 benches/reference/torch_train_step.py --cpu-time
+//! --with-rust` (see its docs). Figures, machine and history:
+//! docs/performance.md.
 //!
 //! On a shared machine wall-clock times swing with the other processes'
 //! load; `BENCH_CPU_TIME=1` measures this thread's CPU time instead
@@ -47,10 +30,10 @@
 
 use criterion::measurement::{Measurement, ValueFormatter, WallTime};
 use criterion::{BenchmarkId, Criterion, Throughput};
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array2, ArrayD, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewMut2, IxDyn};
 use rand::RngExt;
 use speechfront::nn::init::Init;
+use speechfront::nn::matmul::gemm;
 use speechfront::nn::optim::OptimizerSpec;
 use speechfront::nn::rng_from_seed;
 use speechfront::nn::spec::{build, MlpSpec};
@@ -93,7 +76,21 @@ fn step_bench<M: Measurement>(
     group.finish();
 }
 
-fn floor_bench<M: Measurement>(c: &mut Criterion<M>, batch: usize) {
+/// One matrix product `c = alpha a b + beta c` of some backend.
+type Gemm = fn(f32, ArrayView2<'_, f32>, ArrayView2<'_, f32>, f32, &mut ArrayViewMut2<'_, f32>);
+
+/// ndarray's own product (matrixmultiply), the backend before faer.
+fn ndarray_gemm(
+    alpha: f32,
+    a: ArrayView2<'_, f32>,
+    b: ArrayView2<'_, f32>,
+    beta: f32,
+    c: &mut ArrayViewMut2<'_, f32>,
+) {
+    ndarray::linalg::general_mat_mul(alpha, &a, &b, beta, c);
+}
+
+fn floor_bench<M: Measurement>(c: &mut Criterion<M>, batch: usize, mm: Gemm, name: &str) {
     let mut rng = rng_from_seed(2);
     let w: Vec<Array2<f32>> = (0..3)
         .map(|i| Init::HeUniform.weights(DIMS[i], DIMS[i + 1], &mut rng))
@@ -108,34 +105,37 @@ fn floor_bench<M: Measurement>(c: &mut Criterion<M>, batch: usize) {
         .collect();
     let mut group = c.benchmark_group("mlp_train_step");
     group.throughput(Throughput::Elements(batch as u64));
-    group.bench_function(
-        BenchmarkId::from_parameter(format!("matmul_floor_batch_{batch}")),
-        |b| {
-            b.iter(|| {
-                // forward: (B, in) x (in, out)
-                general_mat_mul(1.0, &x, &w[0], 0.0, &mut h[0]);
-                let (h0, rest) = h.split_at_mut(1);
-                general_mat_mul(1.0, &h0[0], &w[1], 0.0, &mut rest[0]);
-                let (h1, h2) = rest.split_at_mut(1);
-                general_mat_mul(1.0, &h1[0], &w[2], 0.0, &mut h2[0]);
-                // weight gradients: (in, B) x (B, out)
-                general_mat_mul(1.0, &h[1].t(), &g[2], 1.0, &mut gw[2]);
-                general_mat_mul(1.0, &h[0].t(), &g[1], 1.0, &mut gw[1]);
-                general_mat_mul(1.0, &x.t(), &g[0], 1.0, &mut gw[0]);
-                // input gradients of layers 3 and 2: (B, out) x (out, in)
-                let (g01, g2) = g.split_at_mut(2);
-                general_mat_mul(1.0, &g2[0], &w[2].t(), 0.0, &mut g01[1]);
-                let (g0, g1) = g01.split_at_mut(1);
-                general_mat_mul(1.0, &g1[0], &w[1].t(), 0.0, &mut g0[0]);
-            })
-        },
-    );
+    group.bench_function(BenchmarkId::from_parameter(name), |b| {
+        b.iter(|| {
+            // forward: (B, in) x (in, out)
+            mm(1.0, x.view(), w[0].view(), 0.0, &mut h[0].view_mut());
+            let (h0, rest) = h.split_at_mut(1);
+            mm(1.0, h0[0].view(), w[1].view(), 0.0, &mut rest[0].view_mut());
+            let (h1, h2) = rest.split_at_mut(1);
+            mm(1.0, h1[0].view(), w[2].view(), 0.0, &mut h2[0].view_mut());
+            // weight gradients: (in, B) x (B, out)
+            mm(1.0, h[1].t(), g[2].view(), 1.0, &mut gw[2].view_mut());
+            mm(1.0, h[0].t(), g[1].view(), 1.0, &mut gw[1].view_mut());
+            mm(1.0, x.t(), g[0].view(), 1.0, &mut gw[0].view_mut());
+            // input gradients of layers 3 and 2: (B, out) x (out, in)
+            let (g01, g2) = g.split_at_mut(2);
+            mm(1.0, g2[0].view(), w[2].t(), 0.0, &mut g01[1].view_mut());
+            let (g0, g1) = g01.split_at_mut(1);
+            mm(1.0, g1[0].view(), w[1].t(), 0.0, &mut g0[0].view_mut());
+        })
+    });
     group.finish();
 }
 
 fn benches<M: Measurement>(c: &mut Criterion<M>) {
     for batch in [32, 128, 1024] {
-        floor_bench(c, batch);
+        floor_bench(c, batch, gemm, &format!("matmul_floor_batch_{batch}"));
+        floor_bench(
+            c,
+            batch,
+            ndarray_gemm,
+            &format!("matmul_floor_matrixmultiply_batch_{batch}"),
+        );
         step_bench(c, batch, 0.0, 0.0, &format!("batch_{batch}"));
         step_bench(c, batch, 0.2, 1e-4, &format!("batch_{batch}_dropout_l2"));
     }

@@ -7,7 +7,7 @@ mod cmd;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
-use speechfront::extract::{self, ExtractFlags, FileResult, OutputFormat};
+use speechfront::extract::{self, ExtractFlags, FileResult, OutputFormat, Shard};
 use speechfront::frontend::{Feature, Preset};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -33,13 +33,15 @@ enum Command {
     Evaluate(cmd::model::EvaluateArgs),
     /// Train and test every configuration with every seed; write a report.
     Compare(cmd::compare::CompareArgs),
+    /// Join the shard manifests (and .scp files) of `extract --shard` runs; check none is missing.
+    Merge(cmd::merge::MergeArgs),
 }
 
 /// Arguments of `extract` (raw; validated by `ExtractFlags::resolve`).
 #[derive(Args, Debug)]
 struct ExtractArgs {
     /// Audio files or folders (walked recursively for .wav .flac .mp3 .ogg).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "inputs_from")]
     inputs: Vec<PathBuf>,
     /// Output directory; mirrors the input tree.
     #[arg(long, value_name = "DIR")]
@@ -68,7 +70,7 @@ struct ExtractArgs {
     /// Worker threads (0 = one per core).
     #[arg(long, default_value_t = 0, value_name = "N")]
     jobs: usize,
-    /// Recompute outputs that already exist.
+    /// Recompute every output, also into a folder made by another configuration.
     #[arg(long)]
     force: bool,
     /// Resample every file to this rate (Hz) [default: each file's own rate].
@@ -80,6 +82,18 @@ struct ExtractArgs {
     /// Global seed for dither (each file's seed derives from it and the file's key).
     #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// A model written by `train`: write its trained front end's features
+    /// (learned stages applied) instead of a preset's; the front-end flags
+    /// are not used then.
+    #[arg(long, value_name = "M.safetensors")]
+    model: Option<PathBuf>,
+    /// Also extract the inputs listed in FILE: paths one per line, or a Kaldi
+    /// wav.scp (`*.scp`: `utt-id path`, the id becomes the key); `-` = stdin.
+    #[arg(long, value_name = "FILE")]
+    inputs_from: Option<PathBuf>,
+    /// Extract only shard I of N (0-based; by a stable hash of each input's key).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<Shard>,
 }
 
 impl From<ExtractArgs> for ExtractFlags {
@@ -99,6 +113,8 @@ impl From<ExtractArgs> for ExtractFlags {
             sample_rate: a.sample_rate,
             channel: a.channel,
             seed: a.seed,
+            inputs_from: a.inputs_from,
+            shard: a.shard.unwrap_or_default(),
         }
     }
 }
@@ -134,6 +150,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Train(args)) => cmd::model::train(args),
         Some(Command::Evaluate(args)) => cmd::model::evaluate(args),
         Some(Command::Compare(args)) => cmd::compare::run(args, line),
+        Some(Command::Merge(args)) => cmd::merge::run(args),
         None => {
             // The main job: every configuration plus the deep-vs-fat study.
             // The ablation of the default (a 3-network ensemble per variant)
@@ -141,6 +158,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             // (`compare --ablate default`).
             let args = cmd::compare::CompareArgs {
                 deep_vs_fat: true,
+                quick: true,
                 ..cmd::compare::CompareArgs::default()
             };
             cmd::compare::run(args, line)
@@ -149,6 +167,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn run_extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
+    if let Some(model) = &args.model {
+        if args.shard.is_some() || args.inputs_from.is_some() {
+            anyhow::bail!(
+                "extract --model takes its inputs as arguments; --shard and --inputs-from apply to preset extraction only for now"
+            );
+        }
+        return cmd::extract_model::run(model, &args.inputs, &args.out, args.force);
+    }
     let config = ExtractFlags::from(args)
         .resolve()
         .context("invalid extract configuration")?;
@@ -182,12 +208,14 @@ fn run_extract(args: ExtractArgs) -> anyhow::Result<ExitCode> {
         0.0
     };
     println!(
-        "extracted {} of {}; {} failed; {} skipped (output present); \
+        "extracted {} of {}; {} failed; {} skipped (input and configuration unchanged); \
+         {} recomputed (input changed or output missing); \
          {:.1} s of audio in {:.3} s wall ({:.0}x real time)",
         summary.extracted,
         summary.total,
         summary.failed,
         summary.skipped,
+        summary.recomputed,
         summary.audio_seconds,
         summary.wall_seconds,
         speed

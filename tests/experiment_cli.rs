@@ -374,3 +374,100 @@ fn speaker_cmvn_travels_with_the_saved_model() {
     assert_eq!(line(&evaluate(&["--speaker-utterances", "30"])), line(&all));
     assert!(line(&evaluate(&["--speaker-utterances", "1"])).contains("(30 utterances)"));
 }
+
+/// A configuration with a learned stage goes through the same commands as
+/// a hand-crafted one: `train` saves it, `evaluate` reproduces the held-out
+/// figure from the file, `extract --model` writes the trained front end's
+/// features. The recipe keeps deltas, speaker CMVN, position, test-time
+/// VTLN and a 2-network ensemble.
+#[test]
+fn a_learned_configuration_trains_evaluates_and_extracts_from_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = corpus(dir.path());
+    let cfg = dir.path().join("lmel.toml");
+    std::fs::write(
+        &cfg,
+        CONFIG
+            .replace("name = \"tiny\"", "name = \"tiny-mel\"\nensemble = 2")
+            .replace("cmvn = \"mean\"", "cmvn = \"none\"")
+            .replace(
+                "trim_silence = true",
+                "trim_silence = true\nposition = true\nspeaker_cmvn = \"both\"",
+            )
+            .replace("epochs = 8", "epochs = 3")
+            .replace(
+                "[input]",
+                "[frontend.learn]\nmel = { learn = true, init = \"classic\" }\n[input]",
+            )
+            + "[test]\nvtln = [0.95, 1.0]\n",
+    )
+    .unwrap();
+    let model = dir.path().join("lmel.safetensors");
+    let (ok, train_out, stderr) = train(&data, &cfg, &model, Some("speakers:gbf2"));
+    assert!(ok, "train failed: {stderr}");
+    let held = dir.path().join("held");
+    std::fs::create_dir_all(&held).unwrap();
+    for e in std::fs::read_dir(&data).unwrap() {
+        let p = e.unwrap().path();
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        if name.contains("_gbf2_") {
+            std::fs::copy(&p, held.join(&name)).unwrap();
+        }
+    }
+    let (ok, eval_out, stderr) = run(&[
+        "evaluate",
+        "--model",
+        model.to_str().unwrap(),
+        "--data",
+        held.to_str().unwrap(),
+    ]);
+    assert!(ok, "evaluate failed: {stderr}");
+    let line = |s: &str| {
+        s.lines()
+            .find(|l| l.starts_with("accuracy"))
+            .unwrap_or_else(|| panic!("no accuracy line in {s}"))
+            .to_string()
+    };
+    assert_eq!(line(&train_out), line(&eval_out));
+    assert!(line(&eval_out).contains("(30 utterances)"), "{eval_out}");
+
+    let feats = dir.path().join("feats");
+    let (ok, out, stderr) = run(&[
+        "extract",
+        "--model",
+        model.to_str().unwrap(),
+        held.to_str().unwrap(),
+        "--out",
+        feats.to_str().unwrap(),
+    ]);
+    assert!(ok, "extract --model failed: {stderr}");
+    assert!(out.contains("extracted 30 of 30"), "{out}");
+    let mut loaded = speechfront::experiment::TrainedExperiment::load(&model).unwrap();
+    let name = "4_gbf2_1";
+    let mut f = std::fs::File::open(feats.join(format!("{name}.npy"))).unwrap();
+    let (rows, cols) = speechfront::extract::npy::read_shape(&mut f).expect("an npy header");
+    // 13 cepstra of the trained front end (energy in C0), one row per frame.
+    assert_eq!(cols, 13);
+    let audio = speechfront::audio::load(
+        &held.join(format!("{name}.wav")),
+        &speechfront::audio::DecodeOptions {
+            sample_rate_hz: Some(8000),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let want = loaded.features(&audio.samples, Path::new(name)).unwrap();
+    assert_eq!((rows, cols), want.dim());
+    // A bad model file is a clear error naming it.
+    let bad = dir.path().join("bad.safetensors");
+    std::fs::write(&bad, b"not a model").unwrap();
+    let (ok, _, stderr) = run(&[
+        "extract",
+        "--model",
+        bad.to_str().unwrap(),
+        held.to_str().unwrap(),
+        "--out",
+        feats.to_str().unwrap(),
+    ]);
+    assert!(!ok && stderr.contains("bad.safetensors"), "{stderr}");
+}

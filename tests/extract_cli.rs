@@ -287,7 +287,9 @@ fn bad_files_fail_alone_and_valid_ones_are_extracted() {
     let mut rows = manifest.lines();
     assert_eq!(
         rows.next(),
-        Some("input\tstatus\tframes\tdims\tseconds\terror")
+        Some(
+            "input\tstatus\tframes\tdims\tseconds\terror\tkey\toutput\taction\tconfig\tsize\tmtime_ns\tblake3"
+        )
     );
     let rows: HashMap<String, Vec<String>> = rows
         .map(|l| {

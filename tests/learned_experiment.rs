@@ -28,7 +28,7 @@ fn split(c: &Corpus) -> (Vec<usize>, Vec<usize>) {
 
 fn config(learn: &str, extra: &str) -> ExperimentConfig {
     let text = format!(
-        "preset = \"kaldi\"\nfeature = \"mfcc\"\n[frontend]\nenergy = {{ use_energy = false }}\n[frontend.learn]\n{learn}\n[input]\nmode = \"pool\"\n[classifier]\nhidden = [64]\nactivation = \"leaky_relu\"\n[train]\nlr = 0.003\nbatch_size = 16\nval_fraction = 0.0\n{extra}\n"
+        "preset = \"kaldi\"\nfeature = \"mfcc\"\n[frontend]\nenergy = {{ use_energy = false }}\n[frontend.learn]\n{learn}\nnorm = {{ kind = \"frame\" }}\n[input]\nmode = \"pool\"\n[classifier]\nhidden = [64]\nactivation = \"leaky_relu\"\n[train]\nlr = 0.003\nbatch_size = 16\nval_fraction = 0.0\n{extra}\n"
     );
     ExperimentConfig::from_toml_str(&text, Path::new("models/learned_test.toml"))
         .expect("valid config")

@@ -40,7 +40,7 @@ fn split(c: &Corpus) -> (Vec<usize>, Vec<usize>) {
 fn config(train: &str, augment: &str) -> ExperimentConfig {
     let text = format!(
         "name = \"lt\"\npreset = \"kaldi\"\nfeature = \"mfcc\"\n[frontend]\nframe = {{ dither = 0.0 }}\n\
-         [frontend.learn]\nmel = {{ learn = true }}\ndct = {{ learn = true }}\n\
+         [frontend.learn]\nmel = {{ learn = true }}\ndct = {{ learn = true }}\nnorm = {{ kind = \"frame\" }}\n\
          [input]\nmode = \"pool\"\n[classifier]\nhidden = [32]\n\
          [train]\nlr = 0.003\nbatch_size = 8\npatience = 0\n{train}\n{augment}\n"
     );
@@ -81,7 +81,8 @@ fn example_features_are_the_trained_front_end_output() {
         .example_features
         .expect("a learned run has example features");
     let first = &prefix[test[0]];
-    assert_eq!(first.ncols(), 129, "the prefix is the power spectrum");
+    // The power spectrum, then Kaldi's log energy (use_energy: it replaces C0).
+    assert_eq!(first.ncols(), 129 + 1, "the prefix is the power spectrum");
     assert_eq!(
         ex.dim(),
         (first.nrows(), 13),
@@ -111,6 +112,7 @@ fn the_report_shows_the_trained_front_end_of_a_learned_configuration() {
         command_line: "test".into(),
         deep_vs_fat: false,
         ablate: None,
+        quick: false,
     };
     let (report, failures) = compare(&opts).expect("compare");
     assert!(failures.is_empty(), "{failures:?}");
@@ -137,8 +139,9 @@ fn waveform_augmentation_adds_perturbed_prefixes() {
     assert_eq!(copies.len(), 4, "two copies of each of two items");
     for (k, copy) in copies.iter().enumerate() {
         let (i, n) = (items[k / 2], k % 2);
-        // Slowed to 0.8-0.9 of the speed: more frames, same 129 bins.
-        assert_eq!(copy.ncols(), 129);
+        // Slowed to 0.8-0.9 of the speed: more frames, same 129 bins (and
+        // the log-energy column).
+        assert_eq!(copy.ncols(), 129 + 1);
         assert!(copy.nrows() > prefix[i].nrows(), "copy {k}");
         // Reproduced by hand: the copy's generator draws speed, noise,
         // then the dither seed of the prefix.

@@ -43,6 +43,11 @@ pub struct CompareArgs {
     /// Also ablate this configuration (remove each ingredient in turn).
     #[arg(long, value_name = "NAME")]
     pub ablate: Option<String>,
+    /// The first run's quick profile: ensembles trained as one network, at
+    /// most 20 epochs each (the report's title says so). The no-argument run
+    /// sets it.
+    #[arg(long)]
+    pub quick: bool,
     /// Feature cache folder ("none" disables the cache).
     #[arg(long, value_name = "DIR", default_value = "cache/features")]
     pub cache: PathBuf,
@@ -87,6 +92,12 @@ pub fn run(args: CompareArgs, command_line: String) -> anyhow::Result<ExitCode> 
         args.seeds,
         args.data.display()
     );
+    if args.quick {
+        eprintln!(
+            "compare: {}",
+            speechfront::experiment::compare::QUICK_PROFILE
+        );
+    }
     let opts = CompareOptions {
         data: args.data.clone(),
         labels,
@@ -99,6 +110,7 @@ pub fn run(args: CompareArgs, command_line: String) -> anyhow::Result<ExitCode> 
         command_line,
         deep_vs_fat: args.deep_vs_fat,
         ablate: args.ablate.clone(),
+        quick: args.quick,
     };
     let progress = super::progress::for_compare();
     let (report, failures) = compare_with(&opts, progress.as_ref())?;

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::Args;
 use speechfront::data::{LabelSource, Split};
-use speechfront::experiment::classic::{self, ClassicModel};
+use speechfront::experiment::classic;
 use speechfront::experiment::speaker_norm::SpeakerCmvn;
-use speechfront::experiment::{persist, Corpus, ExperimentConfig};
+use speechfront::experiment::{Corpus, ExperimentConfig, TrainedExperiment};
 use speechfront::nn::rng_from_seed;
 use speechfront::train::Metrics;
 
@@ -84,11 +84,6 @@ fn print_metrics(m: &Metrics, classes: &[String], n: usize) {
 /// Runs `train`.
 pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
     let cfg = ExperimentConfig::load(&args.config)?;
-    anyhow::ensure!(
-        !cfg.has_learned_stage(),
-        "{}: `train` saves hand-crafted front ends with their classifier; configurations with learned stages run through `compare`",
-        args.config.display()
-    );
     let labels: LabelSource = args
         .labels
         .parse()
@@ -106,7 +101,6 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             (f.train, f.test)
         }
     };
-    let feats = classic::corpus_features(&corpus, &cfg, None)?;
     eprintln!(
         "training {} on {} utterances (seed {})",
         cfg.name,
@@ -121,20 +115,19 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             super::progress::show_epoch(b, r, max);
         }
     };
-    let trained =
-        classic::train_classic_observed(&corpus, &cfg, &feats, &train_idx, args.seed, &mut show);
+    let trained = TrainedExperiment::train(&corpus, &cfg, &train_idx, args.seed, &mut show);
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let mut m = trained?;
-    let h = &m.members[0].history;
+    let h = m.history();
     eprintln!(
         "stopped after {} epochs (best {})",
         h.epochs.len(),
         h.best_epoch
     );
     if !test_idx.is_empty() {
-        let pred = classic::test_predict(&mut m, &corpus, &cfg, &feats, &test_idx)?;
+        let pred = m.predict(&corpus, &test_idx)?;
         let targets = corpus.targets();
         let truth: Vec<usize> = test_idx.iter().map(|&i| targets[i]).collect();
         print_metrics(
@@ -143,7 +136,7 @@ pub fn train(args: TrainArgs) -> anyhow::Result<ExitCode> {
             truth.len(),
         );
     }
-    persist::save(&m.members, &cfg, &args.model_out)?;
+    m.save(&args.model_out)?;
     println!("model: {}", args.model_out.display());
     Ok(ExitCode::SUCCESS)
 }
@@ -194,10 +187,11 @@ fn few_words_warning(speakers: &[Option<&str>]) -> Option<String> {
 
 /// Runs `evaluate`.
 pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
-    let (mut cfg, members) = persist::load(&args.model)?;
+    let mut model = TrainedExperiment::load(&args.model)?;
     if let Some(n) = args.speaker_utterances {
-        cfg.test.speaker_utterances = n;
+        model.config.test.speaker_utterances = n;
     }
+    let cfg = model.config.clone();
     let labels: LabelSource = args
         .labels
         .parse()
@@ -206,7 +200,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
     for (p, r) in &corpus.data.skipped {
         eprintln!("{}: skipped: {r}", p.display());
     }
-    let classes = members[0].class_names.clone();
+    let classes = model.classes().to_vec();
     let mut keep = Vec::new();
     let mut truth = Vec::new();
     for (i, item) in corpus.data.items.iter().enumerate() {
@@ -232,12 +226,7 @@ pub fn evaluate(args: EvaluateArgs) -> anyhow::Result<ExitCode> {
             eprintln!("warning: {w}");
         }
     }
-    let feats = classic::corpus_features(&corpus, &cfg, None)?;
-    let mut m = ClassicModel {
-        members,
-        input: cfg.input.clone(),
-    };
-    let pred = classic::test_predict(&mut m, &corpus, &cfg, &feats, &keep)?;
+    let pred = model.predict(&corpus, &keep)?;
     let metrics = Metrics::compute(&pred, &truth, classes.len());
     print_metrics(&metrics, &classes, truth.len());
     if args.json {

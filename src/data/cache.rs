@@ -14,6 +14,22 @@
 //! hits, and an edited one misses. The crate version is part of the key
 //! because a new release may compute the same configuration differently.
 //!
+//! The part of the key before the file contents is the *configuration
+//! fingerprint* ([`config_fingerprint`]); `speechfront extract` records it in
+//! each output folder (`extract.json`, key `config_key`) and in every
+//! manifest row, so an extraction folder and a cache entry made by the same
+//! configuration and build carry the same fingerprint, and a change of
+//! domain tag (numbers computed differently) invalidates both at once.
+//!
+//! What a hit proves: the entry was stored under the same fingerprint and
+//! the same file contents (a renamed or touched file still hits, an edited
+//! one misses), and it parses as a complete f32 matrix. Unlike an
+//! extraction folder, one cache directory serves many configurations side
+//! by side (every configuration of `compare` shares it), so a different
+//! configuration is not refused: it has other keys. Callers whose features
+//! depend on more than the configuration and the contents (a dither seed
+//! drawn from the file's *name*, say) must put that into `config_key`.
+//!
 //! Entries are f32 `.npy` files at `DIR/<first 2 hex digits>/<hash>.npy` (the
 //! fan-out keeps directories small). They are written to a unique temporary
 //! name and renamed, so an interrupted run never leaves a half-written entry
@@ -101,12 +117,7 @@ impl FeatureCache {
     /// # Errors
     /// `path` cannot be read.
     pub fn key(&self, path: &Path, config_key: &str) -> Result<blake3::Hash, DataError> {
-        let mut hasher = blake3::Hasher::new();
-        hasher.update(KEY_DOMAIN);
-        hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
-        hasher.update(b"\0");
-        hasher.update(&(config_key.len() as u64).to_le_bytes());
-        hasher.update(config_key.as_bytes());
+        let mut hasher = key_prefix(config_key);
         let file = File::open(path).map_err(|e| DataError::io(path, e))?;
         hasher
             .update_reader(file)
@@ -182,6 +193,26 @@ impl FeatureCache {
         }
         result
     }
+}
+
+/// The hasher after the domain tag, crate version and configuration: the
+/// common prefix of every key made under `config_key`.
+fn key_prefix(config_key: &str) -> blake3::Hasher {
+    let mut hasher = blake3::Hasher::new();
+    hasher.update(KEY_DOMAIN);
+    hasher.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hasher.update(b"\0");
+    hasher.update(&(config_key.len() as u64).to_le_bytes());
+    hasher.update(config_key.as_bytes());
+    hasher
+}
+
+/// The fingerprint of a configuration: BLAKE3 of the key's prefix (domain
+/// tag, crate version, length-prefixed `config_key`) without file contents.
+/// Equal fingerprints mean the same configuration computed by a build that
+/// computes it the same way.
+pub fn config_fingerprint(config_key: &str) -> blake3::Hash {
+    key_prefix(config_key).finalize()
 }
 
 /// Reads an entry; `None` when it is unreadable or malformed.
@@ -301,6 +332,15 @@ mod tests {
         // v4: the dither stream of `frontend::gauss` changed again.
         assert_eq!(key, layout(b"speechfront-feature-cache-v4\0"));
         assert_ne!(key, layout(b"speechfront-feature-cache-v3\0"));
+    }
+
+    #[test]
+    fn fingerprint_is_the_key_prefix_without_contents() {
+        let (_dir, cache, audio) = setup();
+        std::fs::write(&audio, b"").unwrap();
+        // An empty file adds nothing after the prefix.
+        assert_eq!(cache.key(&audio, "cfg").unwrap(), config_fingerprint("cfg"));
+        assert_ne!(config_fingerprint("cfg"), config_fingerprint("cfh"));
     }
 
     #[test]

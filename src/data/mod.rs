@@ -49,7 +49,7 @@ pub mod scan;
 pub mod speech;
 pub mod split;
 
-pub use cache::{canonical_json, CacheStats, FeatureCache};
+pub use cache::{canonical_json, config_fingerprint, CacheStats, FeatureCache};
 pub use error::DataError;
 pub use features::cached_features;
 pub use labels::{ItemLabel, LabelSource};

@@ -91,22 +91,20 @@ pub struct InputConfig {
     /// feature dimension. A frame classifier sees only ±`context` frames;
     /// with its place in the word it can tell where in the word a sound
     /// occurs (the /s/ that opens "six" and "seven" alike is followed by
-    /// different sounds at the same relative time). Hand-crafted front ends
-    /// only. Default: false.
+    /// different sounds at the same relative time). Default: false.
     #[serde(default)]
     pub position: bool,
     /// Frames between the stacked neighbours in `context` mode: frame `t`
     /// sees `t + dilation j` for `j = -context ..= context` (see
     /// [`crate::nn::context::Splice`]). 2 with `context = 5` reaches ±10
-    /// frames through 11 of them. Hand-crafted front ends only.
-    /// Default: 1 (adjacent frames).
+    /// frames through 11 of them. Default: 1 (adjacent frames).
     #[serde(default = "d_dilation")]
     pub dilation: usize,
     /// Append the utterance's length, `ln(T / 50)` for `T` (trimmed)
     /// frames, to every frame as one more feature dimension (after the
     /// position, when both are on). With the position it tells the
     /// classifier how long the word is, not only where in it a frame lies.
-    /// Hand-crafted front ends only. Default: false.
+    /// Default: false.
     #[serde(default)]
     pub duration: bool,
     /// Mean (and variance) normalisation with statistics over all of a
@@ -115,8 +113,9 @@ pub struct InputConfig {
     /// usually off then). Training speakers use their original
     /// utterances' statistics, also for their perturbed copies; a test
     /// speaker uses their own unlabelled test utterances'. Utterances
-    /// without a speaker are normalised on their own. Hand-crafted front
-    /// ends only. Default: none.
+    /// without a speaker are normalised on their own. After a learned
+    /// stage the statistics are constants refreshed every epoch from the
+    /// current front end (see `frontend::learned::shape`). Default: none.
     #[serde(default)]
     pub speaker_cmvn: super::speaker_norm::SpeakerCmvn,
 }
@@ -221,7 +220,7 @@ pub struct ExperimentConfig {
     /// Data augmentation.
     #[serde(default)]
     pub augment: AugmentConfig,
-    /// Networks trained per run (hand-crafted front ends), on the same
+    /// Networks trained per run, on the same
     /// training utterances with member seeds derived from the run seed; an
     /// utterance's decision averages their log-posteriors. Default: 1.
     #[serde(default = "d_ensemble")]
@@ -231,7 +230,7 @@ pub struct ExperimentConfig {
     pub test: TestConfig,
 }
 
-/// `[test]`: how test utterances are decided (hand-crafted front ends).
+/// `[test]`: how test utterances are decided.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TestConfig {
@@ -318,12 +317,6 @@ impl ExperimentConfig {
         if self.ensemble == 0 {
             return Err(bad("ensemble (0) must be >= 1".into()));
         }
-        if self.ensemble > 1 && self.learn().map(|l| l.first_learned().is_some()) == Ok(true) {
-            return Err(bad(format!(
-                "ensemble ({}) is supported for hand-crafted front ends only",
-                self.ensemble
-            )));
-        }
         if self.sample_rate_hz == 0 {
             return Err(bad("sample_rate_hz (0) must be > 0".into()));
         }
@@ -346,22 +339,7 @@ impl ExperimentConfig {
                     .map_err(|e| bad(format!("augment.vtln: {e}")))?;
             }
         }
-        if self.input.position && self.has_learned_stage() {
-            return Err(bad(
-                "input.position is supported for hand-crafted front ends only".into(),
-            ));
-        }
-        if self.input.duration && self.has_learned_stage() {
-            return Err(bad(
-                "input.duration is supported for hand-crafted front ends only".into(),
-            ));
-        }
         if self.input.speaker_cmvn != super::speaker_norm::SpeakerCmvn::None {
-            if self.has_learned_stage() {
-                return Err(bad(
-                    "input.speaker_cmvn is supported for hand-crafted front ends only".into(),
-                ));
-            }
             if self.input.speaker_cmvn == super::speaker_norm::SpeakerCmvn::Both {
                 let cmvn = self
                     .frontend_options()
@@ -380,21 +358,22 @@ impl ExperimentConfig {
         if self.input.dilation == 0 {
             return Err(bad("input.dilation (0) must be >= 1".into()));
         }
-        if self.input.dilation != 1 && self.has_learned_stage() {
-            return Err(bad(format!(
-                "input.dilation ({}) other than 1 is supported for hand-crafted front ends only",
-                self.input.dilation
-            )));
-        }
-        if !self.test.vtln.is_empty() && self.has_learned_stage() {
-            return Err(bad(
-                "test.vtln is supported for hand-crafted front ends only".into(),
-            ));
-        }
-        if !self.test.speed.is_empty() && self.has_learned_stage() {
-            return Err(bad(
-                "test.speed is supported for hand-crafted front ends only".into(),
-            ));
+        if let Some(first) = learn.first_learned() {
+            if self.test.vtln.iter().any(|&w| w != 1.0)
+                && first < crate::frontend::learned::config::Stage::Mel
+            {
+                return Err(bad(format!(
+                    "test.vtln warps the spectrum between two trainable stages here \
+                     (learned from {first:?} on); use test.speed instead"
+                )));
+            }
+            if self.frontend_options().map(|o| o.post.cmvn) == Ok(crate::frontend::Cmvn::Warp) {
+                return Err(bad(
+                    "post.cmvn = \"warp\" (a rank transform, zero gradient almost everywhere) \
+                     cannot follow a learned stage; use \"meanvar\""
+                        .into(),
+                ));
+            }
         }
         for &f in &self.test.speed {
             if !(0.5..=2.0).contains(&f) {
@@ -538,11 +517,15 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("augment.vtln") && e.contains("vtln_"), "{e}");
-        // A learned front end has no hand-crafted mel bank to warp.
-        let e = parse("[frontend.learn]\nmel = { learn = true }\n[augment]\nvtln = [0.9, 1.1]\n")
-            .unwrap_err()
-            .to_string();
+        // A learned spectrum has no fixed spectrum to warp; a learned mel
+        // stage warps the cached spectrum, a learned DCT the frozen bank.
+        parse("[frontend.learn]\nmel = { learn = true }\n[augment]\nvtln = [0.9, 1.1]\n").unwrap();
+        let e =
+            parse("[frontend.learn]\nspectrum = { learn = true }\n[augment]\nvtln = [0.9, 1.1]\n")
+                .unwrap_err()
+                .to_string();
         assert!(e.contains("vtln") && e.contains("speed"), "{e}");
+        parse("[frontend.learn]\ndct = { learn = true }\n[augment]\nvtln = [0.9, 1.1]\n").unwrap();
     }
 
     #[test]

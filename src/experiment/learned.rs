@@ -6,21 +6,27 @@
 //!   per utterance and through the on-disk cache, the hand-crafted chain up
 //!   to the first learned stage (see [`prefix::PrefixComputer`]); every run
 //!   then trains only the stages from there on ([`model::LearnedModel`]).
-//! - **Options the layer chain does not carry.** Kaldi's `use_energy`
-//!   (replacing C0 with the frame log energy) is turned off: the energy is a
-//!   function of the raw frame, not of the learned stages, so it cannot be
-//!   kept consistently once the DCT or an earlier stage is learned. The
-//!   post-processing (CMVN, deltas) and librosa's `top_db` clipping are not
-//!   applied after learned stages either: [`FeatureNorm`] takes CMVN's place
-//!   (differentiable, see `frontend::learned::norm`). The learned
-//!   pre-emphasis follows Kaldi's per-frame first-sample rule.
-//! - **Normalisation.** A [`FeatureNorm`] sits between the front end and
-//!   the classifier (the `[frontend.learn.norm]` table; per-frame by
-//!   default), so standardisation follows the learned stages (the layer
-//!   author's remedy for the random-init collapse); the classifier's own
-//!   fixed input standardisation is then switched off. A second one may
-//!   sit right after the compression (`[frontend.learn.compress_norm]`):
-//!   a random DCT needs it (see `frontend::learned`'s design notes).
+//! - **Kaldi's `use_energy`** (C0 replaced by the frame log energy, MFCC)
+//!   is kept: the energy is a function of the raw frame, so the frozen
+//!   prefix carries it as one more column and the model writes it over the
+//!   front end's first output, with no gradient (see `model`). For fbank it
+//!   is turned off (the layer chain has no energy column there).
+//!   Librosa's `top_db` clipping is not applied after learned stages. The
+//!   learned pre-emphasis follows Kaldi's per-frame first-sample rule.
+//! - **The same recipe.** The post-processing (per-utterance CMVN, deltas)
+//!   and the input shaping (speaker CMVN, position, duration, dilated
+//!   context) are layers after the front end ([`shaping`],
+//!   `frontend::learned::shape`), so every recipe option of the
+//!   hand-crafted path applies and passes gradients back.
+//! - **Normalisation.** Without a `[frontend.learn.norm]` table the
+//!   classifier keeps its own input standardisation, fitted once at step 0
+//!   on the training frames, as the hand-crafted path does. With the table
+//!   a differentiable [`FeatureNorm`] sits between the shaping and the
+//!   classifier instead, so standardisation follows the learned stages (the
+//!   remedy for the random-init collapse; the random-init configurations
+//!   use it). A second one may sit right after the compression
+//!   (`[frontend.learn.compress_norm]`): a random DCT needs it (see
+//!   `frontend::learned`'s design notes).
 //! - **Validation** is carved from the training items (stratified, seeded by
 //!   the run seed) with `train.val_fraction`; early stopping follows
 //!   `train.patience` through [`crate::train::fit()`].
@@ -36,18 +42,21 @@ pub mod run;
 use ndarray::Array2;
 use rayon::prelude::*;
 
+use super::speaker_norm::SpeakerCmvn;
 use crate::data::FeatureCache;
 use crate::frontend::learned::compress::LogCompress;
 use crate::frontend::learned::config::{CompressKind, MelKind, NormConfig, Stage};
 use crate::frontend::learned::dct::LearnedDct;
-use crate::frontend::learned::dft::{SpectrumKind as LearnedSpectrumKind, TimeFilterbank};
+use crate::frontend::learned::dft::TimeFilterbank;
 use crate::frontend::learned::melbank::{MelMatrix, MelMatrixOptions};
 use crate::frontend::learned::melbank_param::{ParametricMel, ParametricMelOptions};
 use crate::frontend::learned::norm::{FeatureNorm, NormKind, DEFAULT_EPS, DEFAULT_MOMENTUM};
 use crate::frontend::learned::pcen::{Pcen, PcenConstants};
 use crate::frontend::learned::preemph::Preemph;
+use crate::frontend::learned::shape::{Shaping, SpeakerView};
 use crate::frontend::learned::{LearnConfig, StageConfig};
-use crate::frontend::options::{Compression, SpectrumKind};
+use crate::frontend::options::Compression;
+use crate::frontend::Cmvn;
 use crate::frontend::{Frontend, FrontendOptions, Preset};
 use crate::nn::context::ContextWindow;
 use crate::nn::spec::{build, Pooling};
@@ -61,8 +70,8 @@ use super::{item_seed, ExperimentError};
 pub use model::{FrontStage, Head, LearnedModel};
 pub use prefix::PrefixComputer;
 pub use run::{
-    front_features, predict, run_learned, run_learned_observed, train_learned,
-    train_learned_observed,
+    front_features, predict, run_learned, run_learned_observed, shaped_features, train_chain,
+    train_learned, train_learned_observed, ChainModel,
 };
 
 fn other(cfg: &ExperimentConfig, e: impl std::fmt::Display) -> ExperimentError {
@@ -70,7 +79,10 @@ fn other(cfg: &ExperimentConfig, e: impl std::fmt::Display) -> ExperimentError {
 }
 
 /// The configuration's learn tables and first learned stage.
-fn learn_split(cfg: &ExperimentConfig) -> Result<(LearnConfig, Stage), ExperimentError> {
+///
+/// # Errors
+/// Invalid tables, or no learned stage.
+pub fn learn_split(cfg: &ExperimentConfig) -> Result<(LearnConfig, Stage), ExperimentError> {
     let learn = cfg
         .learn()
         .map_err(|e| other(cfg, format!("[frontend.learn] {e}")))?;
@@ -81,13 +93,17 @@ fn learn_split(cfg: &ExperimentConfig) -> Result<(LearnConfig, Stage), Experimen
 }
 
 /// The hand-crafted options the learned chain reproduces: the
-/// configuration's, without `use_energy` (see the module docs).
+/// configuration's (`use_energy` kept for MFCC only, see the module docs).
 ///
 /// # Errors
 /// Invalid front-end options.
 pub fn chain_options(cfg: &ExperimentConfig) -> Result<FrontendOptions, ExperimentError> {
     let mut o = cfg.frontend_options()?;
-    o.energy.use_energy = false;
+    // The log energy replaces C0 of an MFCC; other features have no
+    // energy column in the chain.
+    if o.feature != crate::frontend::Feature::Mfcc {
+        o.energy.use_energy = false;
+    }
     Ok(o)
 }
 
@@ -172,10 +188,7 @@ pub fn build_front(
     }
     if first <= Stage::Spectrum {
         let c = stage_or_frozen(learn.spectrum);
-        let kind = match opts.spectrum.kind {
-            SpectrumKind::Power => LearnedSpectrumKind::Power,
-            SpectrumKind::Magnitude => LearnedSpectrumKind::Magnitude,
-        };
+        let kind = opts.spectrum.kind;
         let t = TimeFilterbank::new(fe.window(), opts.fft_size(), kind, c.learn, c.init(rng))
             .map_err(e)?;
         let init = first_matrix(&t).unwrap_or_default();
@@ -323,33 +336,92 @@ pub fn build_model(
     let opts = chain_options(cfg)?;
     let front = build_front(cfg, &opts, &learn, first, rng)?;
     let dims = feature_dims(&opts)?;
-    let norm = norm_layer(cfg, dims, learn.norm)?;
+    let shaping = shaping(cfg, dims)?;
+    let shaped = shaping.out_dims(dims);
+    let norm = match learn.norm {
+        Some(n) => Some(norm_layer(cfg, shaped, Some(n))?),
+        None => None,
+    };
     let mut spec = cfg.classifier.clone();
-    spec.input_norm = false;
+    // Without a differentiable norm the classifier keeps its own input
+    // standardisation, fitted at step 0 like the hand-crafted path's
+    // (context mode; see `run::train_learned`).
+    spec.input_norm = norm.is_none() && cfg.input.mode == InputMode::Context && spec.input_norm;
     let head = match cfg.input.mode {
         InputMode::Pool => {
             spec.pooling = Pooling::MeanStd;
-            Head::Whole(build(&spec, dims, n_classes, rng)?)
+            Head::Whole(build(&spec, shaped, n_classes, rng)?)
         }
         InputMode::Fixed => {
             spec.pooling = Pooling::Flatten {
                 frames: cfg.input.frames,
             };
-            Head::Whole(build(&spec, dims, n_classes, rng)?)
+            Head::Whole(build(&spec, shaped, n_classes, rng)?)
         }
         InputMode::Context => {
             spec.pooling = Pooling::None;
             let k = cfg.input.context;
             Head::Frames {
-                context: ContextWindow::new(k),
-                net: build(&spec, (2 * k + 1) * dims, n_classes, rng)?,
+                context: ContextWindow::dilated(k, cfg.input.dilation),
+                net: build(&spec, (2 * k + 1) * shaped, n_classes, rng)?,
                 lengths: Vec::new(),
                 frames: 0,
                 posteriors: Array2::zeros((0, 0)),
+                rows: Vec::new(),
+                frame_rows: false,
             }
         }
     };
-    Ok(LearnedModel { front, norm, head })
+    let speaker = model::SpeakerState {
+        on: cfg.input.speaker_cmvn != SpeakerCmvn::None,
+        variance: cfg.input.speaker_cmvn != SpeakerCmvn::Mean,
+        ..Default::default()
+    };
+    Ok(LearnedModel {
+        front,
+        shaping,
+        norm,
+        head,
+        speaker,
+        frame_objective: false,
+        energy: opts.energy.use_energy && opts.feature == crate::frontend::Feature::Mfcc,
+    })
+}
+
+/// The recipe's input shaping after a front end of `dims` outputs: the
+/// configuration's `post` (CMVN, deltas) and `[input]` (speaker CMVN,
+/// position, duration), see [`crate::frontend::learned::shape`].
+///
+/// # Errors
+/// An option with no differentiable form (feature warping).
+pub fn shaping(cfg: &ExperimentConfig, dims: usize) -> Result<Shaping, ExperimentError> {
+    let post = cfg.frontend_options()?.post;
+    let cmvn = match post.cmvn {
+        Cmvn::None => None,
+        Cmvn::Mean => Some(false),
+        Cmvn::MeanVar => Some(true),
+        Cmvn::Warp => {
+            return Err(other(
+                cfg,
+                "post.cmvn = \"warp\" (feature warping) is a rank transform with zero \
+                 gradient almost everywhere: it cannot follow a learned stage; use \"meanvar\"",
+            ))
+        }
+    };
+    let deltas = post.deltas.then_some((post.delta_order, post.delta_window));
+    let speaker = match cfg.input.speaker_cmvn {
+        SpeakerCmvn::None => SpeakerView::None,
+        SpeakerCmvn::Mean | SpeakerCmvn::MeanVar => SpeakerView::Replace,
+        SpeakerCmvn::Both => SpeakerView::Both,
+    };
+    Ok(Shaping::new(
+        dims,
+        cmvn,
+        deltas,
+        speaker,
+        cfg.input.position,
+        cfg.input.duration,
+    ))
 }
 
 /// Learned stages next to their initial values, for the report.

@@ -2,14 +2,20 @@
 //! training recipe) trained and tested on a labelled audio folder, one run
 //! per (configuration, fold, seed), gathered into a [`crate::report::Report`].
 //!
-//! # Two speeds from one description
-//! When no front-end stage is learned, features are a pure function of the
-//! audio: [`classic::corpus_features`] computes them once per configuration
-//! (through the on-disk [`crate::data::FeatureCache`]) and every seed and
-//! fold trains only the classifier. When some stage is learned,
-//! [`learned::corpus_prefix`] computes the frozen prefix (everything before
-//! the first learned stage) once, and [`learned::run_learned`] trains the
-//! rest end to end.
+//! # One chain, two engines
+//! A configuration is the chain frozen prefix -> trainable suffix -> input
+//! shaping -> classifier (see `docs/architecture.md`). A hand-crafted
+//! configuration has an empty suffix: its features are a pure function of
+//! the audio, computed once per configuration by
+//! [`classic::corpus_features`] (through the on-disk
+//! [`crate::data::FeatureCache`]), and every seed and fold trains only the
+//! classifier. With a learned stage, [`learned::corpus_prefix`] computes
+//! the frozen prefix once and [`learned::run_learned`] trains the suffix,
+//! the shaping layers' gradients included, with the same objective,
+//! stopping rules, ensembles and test-time recipe. Both give a
+//! [`TrainedExperiment`] (one model type, one file format; [`trained`]),
+//! and learned configurations are reported beside their hand-crafted twins
+//! ([`twins`]).
 //!
 //! # Progress
 //! [`compare_with`] reports each run's start, every training epoch (through
@@ -34,6 +40,8 @@ pub mod persist;
 pub mod progress;
 pub mod speaker_norm;
 pub mod studies;
+pub mod trained;
+pub mod twins;
 
 use std::path::{Path, PathBuf};
 
@@ -41,6 +49,7 @@ pub use compare::{compare, compare_with, CompareOptions};
 pub use config::{ExperimentConfig, InputConfig, InputMode};
 pub use corpus::Corpus;
 pub use progress::{Lines, Progress, RunTag};
+pub use trained::{Trained, TrainedExperiment};
 
 use crate::report::StageData;
 use crate::train::{History, Metrics};

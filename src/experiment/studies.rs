@@ -49,11 +49,21 @@ fn mean_accuracy(
     fold: &Fold,
     seeds: &[u64],
 ) -> Result<(MeanStd, Vec<f64>, SpeakerHits), ExperimentError> {
-    let feats = classic::corpus_features(corpus, cfg, None)?;
+    // Either engine: a variant of a learned configuration trains its chain.
+    let learned = cfg.has_learned_stage();
+    let feats = if learned {
+        super::learned::corpus_prefix(corpus, cfg, None)?
+    } else {
+        classic::corpus_features(corpus, cfg, None)?
+    };
     let mut hits = SpeakerHits::new();
     let mut accs = Vec::with_capacity(seeds.len());
     for &s in seeds {
-        let o = classic::run_classic(corpus, cfg, &feats, &fold.train, &fold.test, s)?;
+        let o = if learned {
+            super::learned::run_learned(corpus, cfg, &feats, &fold.train, &fold.test, s)?
+        } else {
+            classic::run_classic(corpus, cfg, &feats, &fold.train, &fold.test, s)?
+        };
         for ((&i, &p), &t) in o.test_items.iter().zip(&o.predicted).zip(&o.truth) {
             if let Some(spk) = &corpus.data.items[i].speaker {
                 let e = hits.entry(spk.clone()).or_default();
@@ -266,8 +276,8 @@ fn ablations(base: &ExperimentConfig) -> Vec<(String, ExperimentConfig)> {
     out
 }
 
-/// Ablation of `base` (hand-crafted front ends only) over every fold and
-/// seed: the full configuration, then each ingredient removed.
+/// Ablation of `base` (hand-crafted or learned) over every fold and seed:
+/// the full configuration, then each ingredient removed.
 ///
 /// # Errors
 /// As the runs.

@@ -5,20 +5,16 @@
 //! `key path:offset` points at the `\0B` of the entry (what Kaldi and kaldiio
 //! seek to).
 //!
-//! Keys are relative paths without extension, `/`-separated; whitespace
-//! (illegal in Kaldi keys) becomes `_`.
+//! Keys are relative paths without extension, `/`-separated, escaped as
+//! [`super::names::escape_key`] says (so no whitespace, which Kaldi keys
+//! cannot hold, and no two names share a key); the archive path in the
+//! `.scp` is escaped as [`super::names::escape`] says (unchanged for any
+//! path Kaldi itself can open).
 
 use ndarray::ArrayView2;
 use std::io::{self, Write};
 
 use super::npy::{write_f32_le, write_f32_slice_le};
-
-/// Make a Kaldi-legal key: whitespace replaced by `_`.
-pub fn sanitise_key(key: &str) -> String {
-    key.chars()
-        .map(|c| if c.is_whitespace() { '_' } else { c })
-        .collect()
-}
 
 /// Append one matrix entry to `w`, which is at byte `offset` of the archive.
 /// Returns the offset the `.scp` line must name (the binary marker).
@@ -94,7 +90,6 @@ mod tests {
 
     #[test]
     fn keys_and_scp_lines() {
-        assert_eq!(sanitise_key("a b\tc/d"), "a_b_c/d");
         let line = scp_line("a/b", "/x/feats.ark", 42);
         assert_eq!(line, "a/b /x/feats.ark:42\n");
         assert_eq!(parse_scp_line(&line), Some(("a/b", "/x/feats.ark", 42)));

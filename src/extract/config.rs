@@ -20,6 +20,8 @@
 //! (and cached) per distinct rate, which is what librosa's `sr=None` and
 //! Kaldi recipes with per-corpus rates amount to.
 
+use super::inputs::{BadInput, KeyedInput};
+use super::shard::Shard;
 use crate::audio::{ChannelSelect, DecodeOptions};
 use crate::frontend::{Cmvn, Feature, Frontend, FrontendError, FrontendOptions, Preset};
 use serde::Deserialize;
@@ -87,8 +89,15 @@ impl FrontendPlan {
 /// A validated `extract` run.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExtractConfig {
-    /// Files and folders to extract.
+    /// Files and folders to extract (the command line's, then the lines of
+    /// an `--inputs-from` path list).
     pub inputs: Vec<PathBuf>,
+    /// Utterances of an `--inputs-from` `wav.scp` (id = key).
+    pub keyed: Vec<KeyedInput>,
+    /// `--inputs-from` lines that name no usable file (reported as failed).
+    pub listed_bad: Vec<BadInput>,
+    /// Which inputs this process extracts (`--shard I/N`; all by default).
+    pub shard: Shard,
     /// Output directory (created when missing).
     pub out_dir: PathBuf,
     /// `.npy` files or one Kaldi archive.
@@ -109,6 +118,14 @@ pub struct ExtractConfig {
 /// A bad flag or config file (fatal: nothing is extracted).
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
+    /// The `--inputs-from` list cannot be read.
+    #[error("{}: cannot read input list: {source}", path.display())]
+    List {
+        /// List path (`-` for standard input).
+        path: PathBuf,
+        /// I/O error.
+        source: std::io::Error,
+    },
     /// The config file cannot be read.
     #[error("{}: cannot read config: {source}", path.display())]
     Read {
@@ -225,6 +242,10 @@ pub struct ExtractFlags {
     pub channel: Option<usize>,
     /// --seed
     pub seed: u64,
+    /// --inputs-from (`-` = standard input)
+    pub inputs_from: Option<PathBuf>,
+    /// --shard
+    pub shard: Shard,
 }
 
 impl ExtractFlags {
@@ -292,8 +313,29 @@ impl ExtractFlags {
             cmvn: self.cmvn,
         };
         frontend.build(rate.unwrap_or(16_000))?;
+        let mut inputs = self.inputs;
+        let listed = match &self.inputs_from {
+            Some(list) => {
+                let text = if list == Path::new("-") {
+                    let mut buf = Vec::new();
+                    std::io::Read::read_to_end(&mut std::io::stdin(), &mut buf).map(|_| buf)
+                } else {
+                    std::fs::read(list)
+                }
+                .map_err(|source| ConfigError::List {
+                    path: list.clone(),
+                    source,
+                })?;
+                super::inputs::read_list(&text, list)
+            }
+            None => Default::default(),
+        };
+        inputs.extend(listed.paths);
         Ok(ExtractConfig {
-            inputs: self.inputs,
+            inputs,
+            keyed: listed.keyed,
+            listed_bad: listed.bad,
+            shard: self.shard,
             out_dir: self.out_dir,
             format: self.format,
             jobs: self.jobs,

@@ -18,10 +18,16 @@ mod config;
 mod driver;
 pub mod inputs;
 pub mod manifest;
+pub mod merge;
+pub mod names;
 pub mod npy;
+pub mod record;
+pub mod shard;
 
 pub use config::{ConfigError, ExtractConfig, ExtractFlags, FrontendPlan, OutputFormat};
 pub use driver::{
-    file_seed, run, write_atomic, ExtractError, FileResult, Summary, ARK_NAME, MANIFEST_NAME,
-    SCP_NAME,
+    file_seed, run, write_atomic, ExtractError, FileResult, Summary, ARK_NAME, HASH_LIMIT,
+    MANIFEST_NAME, SCP_NAME,
 };
+pub use merge::{merge, MergeReport};
+pub use shard::Shard;

@@ -74,6 +74,28 @@ pub fn write(w: &mut impl Write, features: ArrayView2<'_, f32>) -> io::Result<()
     }
 }
 
+/// Append a whole float32 `.npy` of `features` to `buf` (header, then the
+/// data converted in place: no intermediate buffer).
+pub fn append(buf: &mut Vec<u8>, features: ArrayView2<'_, f32>) {
+    let (rows, cols) = features.dim();
+    buf.extend_from_slice(&header_f32(rows, cols));
+    let start = buf.len();
+    buf.resize(start + 4 * rows * cols, 0);
+    let out = &mut buf[start..];
+    match features.as_slice() {
+        Some(flat) => {
+            for (b, v) in out.chunks_exact_mut(4).zip(flat) {
+                b.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+        None => {
+            for (b, v) in out.chunks_exact_mut(4).zip(features.iter()) {
+                b.copy_from_slice(&v.to_le_bytes());
+            }
+        }
+    }
+}
+
 /// Read the shape of a float32 C-order `.npy` from its header; `None` when
 /// the header is not one this module writes.
 pub fn read_shape(r: &mut impl Read) -> Option<(usize, usize)> {
@@ -122,6 +144,9 @@ mod tests {
         let mut from_view = Vec::new();
         write(&mut from_view, t.t()).unwrap();
         assert_eq!(plain, from_view);
+        let mut appended = b"before".to_vec();
+        append(&mut appended, t.t());
+        assert_eq!(&appended[6..], &plain[..], "append writes the same bytes");
         let data = &plain[header_f32(2, 3).len()..];
         let values: Vec<f32> = data
             .chunks_exact(4)

@@ -17,39 +17,14 @@ use super::kernels::dot;
 use super::options::{FrontendOptions, MelNorm, MelScale, Triangles};
 use super::FrontendError;
 
-/// Hz -> mel on `scale`.
+/// Hz -> mel on `scale` ([`MelScale::mel`], the one definition).
 pub fn hz_to_mel(f: f64, scale: MelScale) -> f64 {
-    match scale {
-        MelScale::Htk => 1127.0 * (1.0 + f / 700.0).ln(),
-        MelScale::Slaney => {
-            let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
-            if f >= min_log_hz {
-                min_log_hz / f_sp + (f / min_log_hz).ln() / slaney_logstep()
-            } else {
-                f / f_sp
-            }
-        }
-    }
+    scale.mel(f)
 }
 
 /// mel -> Hz on `scale` (inverse of [`hz_to_mel`]).
 pub fn mel_to_hz(m: f64, scale: MelScale) -> f64 {
-    match scale {
-        MelScale::Htk => 700.0 * ((m / 1127.0).exp() - 1.0),
-        MelScale::Slaney => {
-            let (f_sp, min_log_hz) = (200.0 / 3.0, 1000.0);
-            let min_log_mel = min_log_hz / f_sp;
-            if m >= min_log_mel {
-                min_log_hz * (slaney_logstep() * (m - min_log_mel)).exp()
-            } else {
-                f_sp * m
-            }
-        }
-    }
-}
-
-fn slaney_logstep() -> f64 {
-    6.4f64.ln() / 27.0
+    scale.hz(m)
 }
 
 /// Kaldi's piecewise-linear vocal-tract-length warp of a frequency in Hz.

@@ -82,18 +82,25 @@
 //! against a bare 512-point realfft over the same frames, in the same run;
 //! the figures are in `docs/performance.md`.
 
-//! # Layer form
-//! ARCHITECTURE.md wants every stage to be an `nn::Layer` so a later issue
-//! can make it trainable. [`layers`] gives window+DFT power, mel,
-//! compression and DCT that form on `(batch, frames, bins)` tensors, with
-//! their fixed matrices as frozen `nn::Param`s (gradient-checked frozen and
-//! flipped to trainable). Their input is [`Frontend::frames`], the frozen,
-//! cacheable prefix (framing, dither, DC removal, pre-emphasis);
-//! [`layers::layer_stack`] builds the chain for a front end and is tested
-//! equal to [`Frontend::compute`] (to 4e-5) when the log-energy column,
-//! `top_db`, deltas and CMVN are off. The fast path stays the one used for
-//! extraction: the dense DFT basis costs `2K x L` multiply-adds per frame
-//! against the FFT's `O(N log N)`.
+//! # Layer form and where a stage kind goes
+//! Every stage also exists as a trainable [`nn::Layer`](crate::nn::Layer)
+//! in [`learned`] (window + DFT as a time-domain filterbank, mel matrix or
+//! parametric triangles, log or PCEN, DCT), built from the same pure
+//! functions as the fast path here: the DFT basis
+//! ([`learned::dft::dft_basis`] from [`window`]'s window), the mel weights
+//! ([`mel::MelBanks::dense`], HTK/Slaney, norms, VTLN), the log floor and
+//! PCEN constants, the DCT matrix and lifter ([`dct`]). One enum per
+//! concept ([`MelScale`], [`Triangles`], [`SpectrumKind`], [`LifterStyle`])
+//! is shared by both. The input of the layer form is
+//! [`Frontend::frames`], the frozen, cacheable prefix; the fast path stays
+//! the one used for extraction (the dense DFT basis costs `2K x L`
+//! multiply-adds per frame against the FFT's `O(N log N)`).
+//!
+//! A newcomer adding a stage kind writes one file in [`learned`] (the
+//! layer: forward, backward, a finite-difference gradient check, a classic
+//! init equal to the fixed stage) and registers it in one place:
+//! `experiment::learned::build_front` (plus its `kind` value in
+//! [`learned::config`]). See `docs/architecture.md`.
 
 pub mod compress;
 pub mod dct;
@@ -108,7 +115,6 @@ mod gauss_ln_table;
 mod kernels;
 #[cfg(target_arch = "x86_64")]
 mod kernels_avx;
-pub mod layers;
 pub mod learned;
 pub mod mel;
 pub mod online;

@@ -128,11 +128,13 @@ impl Default for WindowOptions {
     }
 }
 
-/// Power or magnitude of the FFT.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Power or magnitude of the FFT (the fixed FFT stage and the learned
+/// time-domain filterbank alike).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SpectrumKind {
     /// `|X|^2` (Kaldi `use_power=true`, librosa `power=2`).
+    #[default]
     Power,
     /// `|X|` (Kaldi `use_power=false`, librosa `power=1`).
     Magnitude,
@@ -188,6 +190,49 @@ pub enum MelScale {
     /// Slaney (Auditory Toolbox, librosa default): linear below 1 kHz
     /// (`f / (200/3)`), logarithmic above.
     Slaney,
+}
+
+const SLANEY_MIN_LOG_HZ: f64 = 1000.0;
+const SLANEY_MIN_LOG_MEL: f64 = 15.0;
+const SLANEY_F_SP: f64 = 200.0 / 3.0;
+
+fn slaney_logstep() -> f64 {
+    6.4f64.ln() / 27.0
+}
+
+impl MelScale {
+    /// Hz to mel: the one definition of both scales, shared by the fixed
+    /// filterbank ([`crate::frontend::mel`]) and the learned parametric one
+    /// ([`crate::frontend::learned::melbank_param`]).
+    pub fn mel(self, hz: f64) -> f64 {
+        match self {
+            MelScale::Htk => 1127.0 * (1.0 + hz / 700.0).ln(),
+            MelScale::Slaney if hz >= SLANEY_MIN_LOG_HZ => {
+                SLANEY_MIN_LOG_MEL + (hz / SLANEY_MIN_LOG_HZ).ln() / slaney_logstep()
+            }
+            MelScale::Slaney => hz / SLANEY_F_SP,
+        }
+    }
+
+    /// Mel to Hz (inverse of [`MelScale::mel`]).
+    pub fn hz(self, mel: f64) -> f64 {
+        match self {
+            MelScale::Htk => 700.0 * ((mel / 1127.0).exp() - 1.0),
+            MelScale::Slaney if mel >= SLANEY_MIN_LOG_MEL => {
+                SLANEY_MIN_LOG_HZ * (slaney_logstep() * (mel - SLANEY_MIN_LOG_MEL)).exp()
+            }
+            MelScale::Slaney => SLANEY_F_SP * mel,
+        }
+    }
+
+    /// `d hz / d mel` at `mel`.
+    pub fn dhz(self, mel: f64) -> f64 {
+        match self {
+            MelScale::Htk => 700.0 / 1127.0 * (mel / 1127.0).exp(),
+            MelScale::Slaney if mel >= SLANEY_MIN_LOG_MEL => slaney_logstep() * self.hz(mel),
+            MelScale::Slaney => SLANEY_F_SP,
+        }
+    }
 }
 
 /// Along which axis the filter triangles are linear.

@@ -92,6 +92,7 @@ pub fn stack_spliced(x: ArrayView2<'_, f32>, len: usize, splice: Splice) -> Arra
 #[derive(Debug, Clone)]
 pub struct ContextWindow {
     k: usize,
+    dilation: usize,
     in_frames: usize,
     dims: usize,
     lengths: Vec<usize>,
@@ -100,8 +101,14 @@ pub struct ContextWindow {
 impl ContextWindow {
     /// `k` neighbours on each side.
     pub fn new(k: usize) -> Self {
+        ContextWindow::dilated(k, 1)
+    }
+
+    /// `k` neighbours on each side, `dilation` frames apart (see [`Splice`]).
+    pub fn dilated(k: usize, dilation: usize) -> Self {
         ContextWindow {
             k,
+            dilation: dilation.max(1),
             in_frames: 0,
             dims: 0,
             lengths: Vec::new(),
@@ -136,7 +143,11 @@ impl Layer for ContextWindow {
         let mut y = Array3::<f32>::zeros((batch, t_in, width * dims));
         for (b, &len) in lengths.iter().enumerate() {
             if len > 0 {
-                let s = stack_context(x3.index_axis(ndarray::Axis(0), b), len, self.k);
+                let s = stack_spliced(
+                    x3.index_axis(ndarray::Axis(0), b),
+                    len,
+                    Splice::dilated(self.k, self.dilation),
+                );
                 y.slice_mut(ndarray::s![b, ..len, ..]).assign(&s);
             }
         }
@@ -156,12 +167,13 @@ impl Layer for ContextWindow {
             &[batch, self.in_frames, width * dims],
             "context_window: backward shape"
         );
+        let splice = Splice::dilated(k, self.dilation);
         let mut dx = Array3::<f32>::zeros((batch, self.in_frames, dims));
         for b in 0..batch {
             let len = self.lengths[b];
             for t in 0..len {
                 for j in 0..width {
-                    let src = (t + j).saturating_sub(k).min(len - 1);
+                    let src = splice.source(t, j, len);
                     for i in 0..dims {
                         dx[[b, src, i]] += grad_out[[b, t, j * dims + i]];
                     }

@@ -4,15 +4,16 @@
 //! matmul `Y = X W` with no transpose, and the two backward matmuls read
 //! transposed *views* (`X^T dY`, `dY W^T`) that the matmul kernel packs
 //! itself; nothing is copied. The weight gradient is accumulated in place
-//! (`general_mat_mul` with beta = 1), so no temporary is allocated.
+//! ([`gemm`] with beta = 1), so no temporary is allocated. Every product
+//! goes through [`crate::nn::matmul`] (faer, one thread).
 //!
 //! The training input is cached in a buffer that is reused between steps
 //! (reallocated only when the batch shape changes).
 
-use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayD, ArrayViewD, Ix2, IxDyn};
 
 use crate::nn::init::Init;
+use crate::nn::matmul::{gemm, matmul};
 use crate::nn::tensor::{copy_into, rows_cols, to_rows};
 use crate::nn::{Ctx, Layer, Param, Rng};
 
@@ -86,7 +87,7 @@ impl Linear {
                 .into_dimensionality::<Ix2>()
                 .expect("rank 2");
             // (in, rows) x (rows, out) -> (in, out), added into the buffer.
-            general_mat_mul(1.0, &self.input.t(), &g, 1.0, &mut gw);
+            gemm(1.0, self.input.t(), g, 1.0, &mut gw);
         }
         if self.bias.trainable {
             let gb = self.bias.grad.as_slice_mut().expect("contiguous bias grad");
@@ -108,16 +109,6 @@ impl Linear {
                 }
             }
         }
-    }
-}
-
-/// `dot` returns a column-major result when both operands have unit
-/// leading stride (possible when a dimension is 1); make it row-major.
-fn standard(a: Array2<f32>) -> Array2<f32> {
-    if a.is_standard_layout() {
-        a
-    } else {
-        a.as_standard_layout().into_owned()
     }
 }
 
@@ -147,9 +138,8 @@ impl Layer for Linear {
             copy_into(&mut self.input, x2.view());
             self.in_shape = x.shape().to_vec();
         }
-        // (rows, in) x (in, out) -> (rows, out); `dot` writes into fresh
-        // uninitialised memory (beta = 0), so there is no zeroing pass.
-        let mut y = standard(x2.dot(&self.w()));
+        // (rows, in) x (in, out) -> (rows, out)
+        let mut y = matmul(x2, self.w());
         let b = self.bias.value.as_slice().expect("contiguous bias");
         if let Some(ys) = y.as_slice_mut() {
             for row in ys.chunks_exact_mut(b.len().max(1)) {
@@ -172,7 +162,7 @@ impl Layer for Linear {
         let g = g.view();
         self.accumulate(g.view());
         // (rows, out) x (out, in) -> (rows, in)
-        let dx = standard(g.dot(&self.w().t()));
+        let dx = matmul(g, self.w().t());
         dx.into_shape_with_order(IxDyn(&self.in_shape))
             .expect("standard layout")
     }

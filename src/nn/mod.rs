@@ -12,6 +12,7 @@ pub mod init;
 pub mod layer;
 pub mod linear;
 pub mod loss;
+pub mod matmul;
 pub mod maxout;
 pub mod optim;
 pub mod pool;

@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 pub use model::{
     AblationRow, ConfigResult, DataSummary, DeepVsFatRow, EpochRecord, ExampleFeatures,
     FeatureScaling, HeldOutResult, LearnedStage, Machine, Report, RunResult, SkippedFile,
-    StageData, TestPosteriors, Throughput,
+    StageData, TestPosteriors, Throughput, TwinRow,
 };
 
 /// Errors while writing or reading a report.

@@ -59,6 +59,48 @@ pub struct Report {
     /// What each ingredient of the default configuration contributes.
     #[serde(default)]
     pub ablation: Vec<AblationRow>,
+    /// Each learned configuration beside its hand-crafted twin (the
+    /// configuration equal to it but for the `[frontend.learn]` table),
+    /// paired over the same test utterances, folds and seeds.
+    #[serde(default)]
+    pub twins: Vec<TwinRow>,
+}
+
+/// A learned configuration against its hand-crafted twin.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TwinRow {
+    /// The learned configuration.
+    pub learned: String,
+    /// Its hand-crafted twin.
+    pub twin: String,
+    /// Paired test decisions: (fold, seed, utterance) present in both.
+    pub pairs: usize,
+    /// Accuracy of the learned configuration over the pairs.
+    #[serde(deserialize_with = "nan_serde::f64")]
+    pub learned_accuracy: f64,
+    /// Accuracy of the twin over the pairs.
+    #[serde(deserialize_with = "nan_serde::f64")]
+    pub twin_accuracy: f64,
+    /// `learned_accuracy - twin_accuracy`.
+    #[serde(deserialize_with = "nan_serde::f64")]
+    pub difference: f64,
+    /// 95 % paired-bootstrap interval of the difference: lower end.
+    #[serde(deserialize_with = "nan_serde::f64")]
+    pub ci_low: f64,
+    /// Upper end.
+    #[serde(deserialize_with = "nan_serde::f64")]
+    pub ci_high: f64,
+    /// Pairs where exactly one of the two is right: learned right.
+    pub learned_only: usize,
+    /// Pairs where exactly one of the two is right: twin right.
+    pub twin_only: usize,
+}
+
+impl TwinRow {
+    /// The interval contains 0: no difference the test set can show.
+    pub fn within_noise(&self) -> bool {
+        self.ci_low <= 0.0 && self.ci_high >= 0.0
+    }
 }
 
 /// Where the numbers were measured.

@@ -95,6 +95,7 @@ pub fn synthetic_report(seed: u64) -> Report {
         deep_vs_fat: deep_vs_fat(&mut rng),
         speaker_independent,
         ablation: ablation(&mut rng),
+        twins: Vec::new(),
     }
 }
 

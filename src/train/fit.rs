@@ -236,6 +236,7 @@ pub fn evaluate(
         return (0.0, 0.0);
     }
     let (mut loss, mut correct, mut total_w) = (0.0f64, 0usize, 0.0f64);
+    let mut total_rows = 0usize;
     let mut grad = ndarray::Array2::zeros((0, 0));
     let mut buf = ArrayD::zeros(IxDyn(&[0]));
     let idx: Vec<usize> = (0..n).collect();
@@ -251,19 +252,23 @@ pub fn evaluate(
             .forward_logits(buf.view(), &mut ctx)
             .into_dimensionality::<Ix2>()
             .expect("(batch, classes) logits");
-        let labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
-        let w: Option<Vec<f32>> = data.weights.map(|w| chunk.iter().map(|&i| w[i]).collect());
+        let mut labels: Vec<usize> = chunk.iter().map(|&i| data.labels[i]).collect();
+        let mut w: Option<Vec<f32>> = data.weights.map(|w| chunk.iter().map(|&i| w[i]).collect());
+        if let Some(rows) = model.row_items() {
+            (labels, w) = crate::train::trainer::expand(&rows, &labels, w.as_deref());
+        }
         let bw = w
             .as_ref()
-            .map_or(chunk.len() as f64, |w| w.iter().map(|&v| v as f64).sum());
+            .map_or(labels.len() as f64, |w| w.iter().map(|&v| v as f64).sum());
         loss +=
             softmax_cross_entropy_into(logits.view(), &labels, w.as_deref(), &mut grad) as f64 * bw;
         total_w += bw;
         correct += count_correct(logits.view(), &labels);
+        total_rows += labels.len();
     }
     (
         if total_w > 0.0 { loss / total_w } else { 0.0 },
-        correct as f64 / n as f64,
+        correct as f64 / total_rows.max(1) as f64,
     )
 }
 
@@ -326,7 +331,9 @@ pub fn fit_observed(
         let start = std::time::Instant::now();
         let lr = cfg.schedule.lr(cfg.lr, epoch - 1, cfg.epochs);
         shuffle(&mut order, rng);
+        model.begin_epoch(epoch);
         let (mut loss_sum, mut w_sum, mut correct) = (0.0f64, 0.0f64, 0usize);
+        let mut rows = 0usize;
         for (b, chunk) in order.chunks(cfg.batch_size).enumerate() {
             gather_batch(&train.x, chunk, train.lengths, &mut buf);
             labels.clear();
@@ -347,10 +354,10 @@ pub fn fit_observed(
                     },
                     other => other,
                 })?;
-            let bw = w.map_or(chunk.len() as f64, |w| w.iter().map(|&v| v as f64).sum());
-            loss_sum += stats.loss as f64 * bw;
-            w_sum += bw;
+            loss_sum += stats.loss as f64 * stats.weight;
+            w_sum += stats.weight;
             correct += stats.correct;
+            rows += stats.rows;
         }
         let (val_loss, val_acc) = match val {
             Some(v) => {
@@ -363,7 +370,7 @@ pub fn fit_observed(
             epoch,
             lr,
             train_loss: if w_sum > 0.0 { loss_sum / w_sum } else { 0.0 },
-            train_accuracy: correct as f64 / train.len() as f64,
+            train_accuracy: correct as f64 / rows.max(1) as f64,
             val_loss,
             val_accuracy: val_acc,
             seconds: start.elapsed().as_secs_f64(),

@@ -32,6 +32,20 @@ pub trait TrainModel {
     fn locate_nonfinite(&mut self, _x: ArrayViewD<'_, f32>, _ctx: &mut Ctx<'_>) -> Option<String> {
         None
     }
+
+    /// The frame objective: after a forward pass whose logits have one row
+    /// per *frame* rather than one per batch item, the batch item of each
+    /// row. The loss is then the cross-entropy of every row against its
+    /// item's label, averaged over rows (each frame one sample, as
+    /// [`crate::train::frames`] trains). Default: `None`, one row per item.
+    fn row_items(&self) -> Option<Vec<usize>> {
+        None
+    }
+
+    /// Called by [`crate::train::fit()`] before each epoch's first batch
+    /// (1-based `epoch`), e.g. to refresh statistics that depend on the
+    /// model's own parameters. Default: nothing.
+    fn begin_epoch(&mut self, _epoch: usize) {}
 }
 
 impl TrainModel for Sequential {
@@ -65,8 +79,13 @@ impl TrainModel for Sequential {
 pub struct StepStats {
     /// Batch-mean cross-entropy (before the update).
     pub loss: f32,
-    /// Correct arg-max predictions in the batch.
+    /// Correct arg-max predictions in the batch (rows).
     pub correct: usize,
+    /// Rows the loss averaged over: batch items, or frames under the frame
+    /// objective ([`TrainModel::row_items`]).
+    pub rows: usize,
+    /// Sum of the rows' weights (`rows` without weights).
+    pub weight: f64,
 }
 
 /// Optimizer plus the buffers reused between steps.
@@ -121,6 +140,11 @@ impl Trainer {
         let logits = logits
             .into_dimensionality::<Ix2>()
             .expect("model output must be (batch, classes)");
+        let expanded = model.row_items().map(|rows| expand(&rows, labels, weights));
+        let (labels, weights) = match &expanded {
+            Some((l, w)) => (l.as_slice(), w.as_deref()),
+            None => (labels, weights),
+        };
         let loss = smoothed_cross_entropy_into(
             logits.view(),
             labels,
@@ -178,8 +202,26 @@ impl Trainer {
             }
         }
         self.opt.step(&mut params, lr);
-        Ok(StepStats { loss, correct })
+        let weight = weights.map_or(labels.len() as f64, |w| w.iter().map(|&v| v as f64).sum());
+        Ok(StepStats {
+            loss,
+            correct,
+            rows: labels.len(),
+            weight,
+        })
     }
+}
+
+/// Labels (and weights) of each logit row from its batch item's.
+pub(crate) fn expand(
+    rows: &[usize],
+    labels: &[usize],
+    weights: Option<&[f32]>,
+) -> (Vec<usize>, Option<Vec<f32>>) {
+    (
+        rows.iter().map(|&b| labels[b]).collect(),
+        weights.map(|w| rows.iter().map(|&b| w[b]).collect()),
+    )
 }
 
 fn non_finite(what: String) -> TrainError {

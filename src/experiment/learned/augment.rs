@@ -46,10 +46,10 @@ fn prefix_content(first: Stage) -> &'static str {
 /// # Errors
 /// The offending `[augment.feature]` field and why, as a message.
 pub fn check(aug: &AugmentConfig, first: Stage) -> Result<(), String> {
-    if aug.copies > 0 && aug.vtln.is_some() {
+    if aug.copies > 0 && aug.vtln.is_some() && first < Stage::Mel {
         return Err(format!(
-            "[augment] vtln warps the hand-crafted mel filterbank, but this front end learns \
-             from the {first:?} stage on. Remove vtln, or use speed perturbation \
+            "[augment] vtln warps the spectrum between two trainable stages here (this \
+             front end learns from the {first:?} stage on); use speed perturbation \
              ([augment.wave] speed), which moves formants before any stage"
         ));
     }
@@ -93,9 +93,24 @@ pub fn training_copies(
         prefix,
         items,
         seed,
-        // `check` rejects vtln on this path, so the warp is always None.
-        |wave, dither_seed, _warp| {
-            pc.utterance(wave, corpus.sample_rate_hz, &cfg.input, dither_seed)
+        // A warp only reaches here with the power spectrum in the frozen
+        // prefix (`check`): with the mel filterbank frozen too, the copy's
+        // prefix uses the warped bank as the hand-crafted path does; before
+        // a learned mel stage the spectrum itself is warped
+        // (`prefix::warp_power`). Both ends of
+        // the range were validated at load, so every warp in it builds.
+        |wave, dither_seed, warp| {
+            let warped = warp.and_then(|w| {
+                let mut o = pc.options().clone();
+                o.mel.vtln_warp = w;
+                PrefixComputer::new(&o, pc.stage()).ok()
+            });
+            warped.as_ref().unwrap_or(pc).utterance(
+                wave,
+                corpus.sample_rate_hz,
+                &cfg.input,
+                dither_seed,
+            )
         },
     )
 }
@@ -118,6 +133,10 @@ mod tests {
         );
         assert!(check(&masks, Stage::Compress).is_ok());
         assert!(check(&masks, Stage::Dct).is_ok());
+        let vtln = aug("vtln = [0.9, 1.1]");
+        assert!(check(&vtln, Stage::Spectrum).unwrap_err().contains("vtln"));
+        assert!(check(&vtln, Stage::Mel).is_ok());
+        assert!(check(&vtln, Stage::Compress).is_ok());
         let vtlp = aug("feature = { vtlp = { alpha = [0.9, 1.1], axis = { low_hz = 20.0, high_hz = 4000.0 } } }");
         assert!(check(&vtlp, Stage::Spectrum).unwrap_err().contains("vtlp"));
         // Along time, and on the waveform, anything goes.

@@ -10,7 +10,7 @@ use crate::nn::rng_from_seed;
 
 fn config(mode: &str) -> ExperimentConfig {
     let text = format!(
-        "[frontend.learn]\nmel = {{ learn = true }}\ncompress = {{ learn = true }}\ndct = {{ learn = true }}\n\
+        "[frontend]\nenergy = {{ use_energy = false }}\n[frontend.learn]\nmel = {{ learn = true }}\ncompress = {{ learn = true }}\ndct = {{ learn = true }}\nnorm = {{ kind = \"frame\" }}\n\
          [input]\nmode = \"{mode}\"\ncontext = 1\nframes = 5\n[classifier]\nhidden = [8]\nactivation = \"tanh\"\n"
     );
     ExperimentConfig::from_toml_str(&text, Path::new("models/g.toml")).expect("valid config")
@@ -86,4 +86,42 @@ fn backward_without_input_gradient_gives_the_same_parameter_gradients() {
         assert_eq!(full, partial, "{mode}");
         assert!(full.iter().any(|g| g.iter().any(|&v| v != 0.0)), "{mode}");
     }
+}
+
+/// The whole recipe after a learned stage (energy in C0, deltas, speaker
+/// CMVN "both" with two groups' statistics, position, context window,
+/// input standardisation) against finite differences, inputs carrying the
+/// energy and group columns.
+#[test]
+fn the_whole_recipe_passes_a_gradient_check() {
+    let text = "[frontend]\npost = { deltas = true, cmvn = \"none\" }\n\
+                [frontend.learn]\nmel = { learn = true }\ndct = { learn = true }\n\
+                [input]\nmode = \"context\"\ncontext = 1\nposition = true\nspeaker_cmvn = \"both\"\n\
+                [classifier]\nhidden = [6]\nactivation = \"tanh\"\n";
+    let cfg = ExperimentConfig::from_toml_str(text, Path::new("models/r.toml")).expect("valid");
+    let mut model = build_model(&cfg, 3, &mut rng_from_seed(5)).expect("model");
+    assert!(model.energy && model.speaker.on);
+    model.speaker.stats = (0..2)
+        .map(|g| {
+            (
+                (0..39).map(|c| 0.1 * (c + g) as f32).collect(),
+                (0..39).map(|c| 0.5 + 0.02 * (c + 3 * g) as f32).collect(),
+            )
+        })
+        .collect();
+    let mut rng = rng_from_seed(9);
+    // 129 power bins, then the log energy, then the group.
+    let x = ArrayD::from_shape_fn(ndarray::IxDyn(&[2, 6, 131]), |i| match i[2] {
+        129 => rng.random_range(5.0f32..9.0),
+        130 => i[0] as f32,
+        _ => rng.random_range(500.0f32..2000.0),
+    });
+    let opts = CheckOptions {
+        lengths: Some(vec![6, 4]),
+        empty_batch: false,
+        batch_consistency: false,
+        ..CheckOptions::default()
+    };
+    let report = check_layer(&mut model, &x, &opts);
+    assert!(!report.rows.is_empty());
 }

@@ -21,9 +21,8 @@
 //! rows. It costs `2 n_bins * frame_len` multiply-adds per frame against
 //! `O(n_fft log n_fft)` for an FFT, the price of a learnable basis.
 
-use ndarray::linalg::general_mat_mul;
+use crate::nn::matmul::{gemm, matmul};
 use ndarray::{s, Array2, ArrayD, ArrayViewD};
-use serde::{Deserialize, Serialize};
 
 use super::{
     ensure2, grad_mat, mat, normal, param, store_rows, view3, Exported, Init, LearnedError,
@@ -33,16 +32,10 @@ use crate::nn::{Ctx, Layer, Param};
 
 const STAGE: &str = "time_filterbank";
 
-/// What the filterbank outputs per (cos, sin) pair.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum SpectrumKind {
-    /// `z_c^2 + z_s^2`, Kaldi's and librosa's mel input. Default.
-    #[default]
-    Power,
-    /// `sqrt(z_c^2 + z_s^2)`; its gradient at an exact zero is taken as 0.
-    Magnitude,
-}
+/// What the filterbank outputs per (cos, sin) pair: the fixed FFT stage's
+/// enum (`Power`: `z_c^2 + z_s^2`; `Magnitude`: `sqrt(z_c^2 + z_s^2)`, its
+/// gradient at an exact zero taken as 0).
+pub use crate::frontend::stage_options::SpectrumKind;
 
 /// Learnable windowed-DFT basis followed by squared magnitude pairs.
 pub struct TimeFilterbank {
@@ -173,7 +166,13 @@ impl Layer for TimeFilterbank {
         store_rows(&mut self.x, x3);
         ensure2(&mut self.z, rows, 2 * self.n_bins);
         // (rows, frame_len) x (frame_len, 2 n_bins) -> (rows, 2 n_bins)
-        general_mat_mul(1.0, &self.x, &mat(&self.weight).t(), 0.0, &mut self.z);
+        gemm(
+            1.0,
+            self.x.view(),
+            mat(&self.weight).t(),
+            0.0,
+            &mut self.z.view_mut(),
+        );
         let k = self.n_bins;
         ensure2(&mut self.y, rows, k);
         let zc = self.z.slice(s![.., ..k]);
@@ -263,10 +262,10 @@ impl TimeFilterbank {
         }
         if self.weight.trainable {
             // (2 n_bins, rows) x (rows, frame_len) -> (2 n_bins, frame_len), accumulated.
-            general_mat_mul(
+            gemm(
                 1.0,
-                &self.dz.t(),
-                &self.x,
+                self.dz.t(),
+                self.x.view(),
                 1.0,
                 &mut grad_mat(&mut self.weight),
             );
@@ -275,7 +274,7 @@ impl TimeFilterbank {
             return None;
         }
         // (rows, 2 n_bins) x (2 n_bins, frame_len) -> (rows, frame_len)
-        let dx = self.dz.dot(&mat(&self.weight));
+        let dx = matmul(self.dz.view(), mat(&self.weight));
         Some(
             dx.into_shape_with_order((b, f, self.frame_len))
                 .expect("rows * frame_len")

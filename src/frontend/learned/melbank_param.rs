@@ -45,66 +45,9 @@ use crate::nn::{Ctx, Layer, Param};
 
 const STAGE: &str = "mel_parametric";
 
-/// Mel scale formula.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MelScale {
-    /// `1127 ln(1 + f / 700)` (HTK, Kaldi; librosa with `htk=True`).
-    Htk,
-    /// Slaney's: linear below 1 kHz (`3 f / 200`), logarithmic above (librosa default).
-    Slaney,
-}
-
-const SLANEY_MIN_LOG_HZ: f64 = 1000.0;
-const SLANEY_MIN_LOG_MEL: f64 = 15.0;
-const SLANEY_F_SP: f64 = 200.0 / 3.0;
-
-fn slaney_logstep() -> f64 {
-    6.4f64.ln() / 27.0
-}
-
-impl MelScale {
-    /// Hz to mel.
-    pub fn mel(self, hz: f64) -> f64 {
-        match self {
-            MelScale::Htk => 1127.0 * (1.0 + hz / 700.0).ln(),
-            MelScale::Slaney if hz >= SLANEY_MIN_LOG_HZ => {
-                SLANEY_MIN_LOG_MEL + (hz / SLANEY_MIN_LOG_HZ).ln() / slaney_logstep()
-            }
-            MelScale::Slaney => hz / SLANEY_F_SP,
-        }
-    }
-
-    /// Mel to Hz.
-    pub fn hz(self, mel: f64) -> f64 {
-        match self {
-            MelScale::Htk => 700.0 * ((mel / 1127.0).exp() - 1.0),
-            MelScale::Slaney if mel >= SLANEY_MIN_LOG_MEL => {
-                SLANEY_MIN_LOG_HZ * (slaney_logstep() * (mel - SLANEY_MIN_LOG_MEL)).exp()
-            }
-            MelScale::Slaney => SLANEY_F_SP * mel,
-        }
-    }
-
-    /// `d hz / d mel` at `mel`.
-    pub fn dhz(self, mel: f64) -> f64 {
-        match self {
-            MelScale::Htk => 700.0 / 1127.0 * (mel / 1127.0).exp(),
-            MelScale::Slaney if mel >= SLANEY_MIN_LOG_MEL => slaney_logstep() * self.hz(mel),
-            MelScale::Slaney => SLANEY_F_SP,
-        }
-    }
-}
-
-/// Where the triangles are linear.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum TriangleSpace {
-    /// Linear in mel (Kaldi, HTK).
-    Mel,
-    /// Linear in Hz between mel-spaced points (librosa).
-    Hz,
-}
+// The mel scale and the triangle space are the hand-crafted stage's own
+// enums (one enum per concept); the formulas live on `MelScale`.
+pub use crate::frontend::stage_options::{MelScale, Triangles as TriangleSpace};
 
 /// Options of [`ParametricMel`]; every field must be set (see the presets).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]

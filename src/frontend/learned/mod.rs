@@ -98,6 +98,7 @@ pub mod norm;
 pub mod pcen;
 pub mod preemph;
 mod rows;
+pub mod shape;
 
 use std::path::PathBuf;
 

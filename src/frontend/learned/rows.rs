@@ -2,7 +2,7 @@
 //! matrix, parametric mel, DCT): `out = x W^T` over every frame at once, with
 //! the caches and the three products of its backward pass.
 
-use ndarray::linalg::general_mat_mul;
+use crate::nn::matmul::{gemm, matmul};
 use ndarray::{Array2, ArrayD, ArrayView2, ArrayViewD, ArrayViewMut2};
 
 use super::{store_rows, view3};
@@ -49,7 +49,7 @@ impl FrameMatmul {
         self.lead = (b, f);
         store_rows(&mut self.x, x3);
         // (rows, n_in) x (n_in, n_out) -> (rows, n_out)
-        let y = self.x.dot(&w.t());
+        let y = matmul(self.x.view(), w.t());
         y.into_shape_with_order((b, f, self.n_out))
             .expect("rows * n_out")
             .into_dyn()
@@ -77,7 +77,7 @@ impl FrameMatmul {
     /// `dw = beta dw + g^T x`, `(n_out, n_in)`.
     pub(crate) fn weight_grad(&self, dw: &mut ArrayViewMut2<'_, f32>, beta: f32) {
         // (n_out, rows) x (rows, n_in) -> (n_out, n_in)
-        general_mat_mul(1.0, &self.g.t(), &self.x, beta, dw);
+        gemm(1.0, self.g.t(), self.x.view(), beta, dw);
     }
 
     /// `dx = g W`.
@@ -86,7 +86,7 @@ impl FrameMatmul {
     /// `(batch, frames, n_out) -> (batch, frames, n_in)`
     pub(crate) fn input_grad(&self, w: ArrayView2<'_, f32>) -> ArrayD<f32> {
         // (rows, n_out) x (n_out, n_in) -> (rows, n_in)
-        let dx = self.g.dot(&w);
+        let dx = matmul(self.g.view(), w);
         dx.into_shape_with_order((self.lead.0, self.lead.1, self.n_in))
             .expect("rows * n_in")
             .into_dyn()
