@@ -94,7 +94,8 @@ pub const CHAIN_FORMAT_VERSION: u32 = 1;
 /// An unreadable file or one that is not safetensors.
 pub fn is_chain(path: &Path) -> Result<bool, ExperimentError> {
     let bytes = std::fs::read(path).map_err(|e| err(path, e))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| err(path, e))?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes)
+        .map_err(|e| err(path, crate::train::persist::container_error(&e, &bytes)))?;
     Ok(meta
         .metadata()
         .as_ref()
@@ -176,8 +177,11 @@ pub fn load_chain(
 ) -> Result<(ExperimentConfig, Vec<String>, super::learned::ChainModel), ExperimentError> {
     use crate::train::TrainModel;
     let bytes = std::fs::read(path).map_err(|e| err(path, e))?;
-    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(|e| err(path, e))?;
-    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| err(path, e))?;
+    let container = |e: safetensors::SafeTensorError| {
+        err(path, crate::train::persist::container_error(&e, &bytes))
+    };
+    let st = safetensors::SafeTensors::deserialize(&bytes).map_err(container)?;
+    let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).map_err(container)?;
     let meta = meta.metadata().clone().unwrap_or_default();
     let text = meta
         .get(EXPERIMENT_KEY)

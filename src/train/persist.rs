@@ -238,7 +238,7 @@ pub fn load_ensemble_bytes(
 }
 
 /// A safetensors container error in words, with the sizes involved.
-fn container_error(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
+pub(crate) fn container_error(e: &safetensors::SafeTensorError, bytes: &[u8]) -> String {
     use safetensors::SafeTensorError as E;
     let header_len = bytes
         .get(..8)
