@@ -1,4 +1,4 @@
-//! Robustness of training from random init (the collapse), with the
+//! Robustness of training from random init (where every seed used to stay at chance), with the
 //! real `nn` classifier stack: a random time-domain filterbank, random mel
 //! matrix and random DCT, then pooling over frames and a one-hidden-layer
 //! MLP trained with Adam, over 16 seeds at Kaldi's int16 sample scale.

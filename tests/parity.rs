@@ -12,11 +12,11 @@
 //!   and we run it in f32; in dB (10 log10) a relative power error r gives
 //!   4.3 r dB, and quiet bands near the -80 dB floor carry relative errors of
 //!   ~1e-4, summed over 128 mels by the DCT.
-//! - librosa dB mel <= 2e-2 dB (not part of the targets; stated so a
+//! - librosa dB mel <= 2e-2 dB (not a parity target; stated so a
 //!   regression in the mel stage alone is caught): per-band values in dB
 //!   see the same f32-vs-f64 relative error as above without the DCT's
 //!   averaging.
-//! - Whisper log-mel <= 1e-4 (the bound; fixtures by
+//! - Whisper log-mel <= 1e-4 (the stated bound; fixtures by
 //!   openai-whisper itself, make_whisper_fixtures.py): torch's f32 STFT and
 //!   ours differ by f32 round-off, and the output is `log10 / 4`, so a
 //!   relative power error r moves a value by only 0.11 r.

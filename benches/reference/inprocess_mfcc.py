@@ -9,7 +9,7 @@ the files is a warm-up that fills the page cache and is not counted).
 
 Backends (--backend):
   torchaudio  torchaudio.transforms.MFCC(sample_rate=8000, n_mfcc=13,
-              melkwargs=n_fft 256, hop 80, win 200, 23 mels), as the issue asks;
+              melkwargs=n_fft 256, hop 80, win 200, 23 mels), one thread;
   knf         kaldi-native-fbank's OnlineMfcc (Kaldi's compute-mfcc-feats in
               C++, dither 0): the fallback when torchaudio is not installed.
 Threads are pinned to 1 (torch.set_num_threads(1), OMP/MKL variables).

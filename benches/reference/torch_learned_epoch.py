@@ -17,7 +17,7 @@ The model, as `benches/learned_epoch.rs` configures it:
   loss    softmax cross-entropy; Adam(lr 1e-3); batches of 32, shuffled,
           each padded to its own longest utterance (as the Rust loop does).
 
-Run (one thread, as the issue asks):
+Run (one thread, as the Rust bench runs):
   OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 python3 benches/reference/torch_learned_epoch.py \
       [--data /work/shared/data/fsdd] [--epochs 5]
 It prints the median epoch time and utterances/s. The first epoch is a

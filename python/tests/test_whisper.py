@@ -13,7 +13,7 @@ def test_whisper_log_mel_matches_openai_whisper(n_mels, speech16):
     want = np.load(FIXTURES / f"whisper_logmel{n_mels}_16k.npy")
     got = sf.fbank(y, sr, "whisper", num_bins=n_mels)
     assert got.shape == want.shape
-    # The bound on the normalised log-mel (see tests/parity.rs).
+    # The stated bound on the normalised log-mel (see tests/parity.rs).
     assert np.abs(got - want).max() <= 1e-4
     assert np.array_equal(got, sf.whisper_log_mel(y, sr, n_mels=n_mels))
 
