@@ -392,15 +392,8 @@ pub fn test_log_posteriors(
                     .par_iter()
                     .map(|&i| {
                         let seed = item_seed(0, &corpus.data.items[i].rel_path);
-                        let audio = &corpus.audio[i];
-                        let resampled;
-                        let samples: &[f32] = if speed == 1.0 {
-                            audio
-                        } else {
-                            resampled = crate::data::augment::wave::speed_perturb(audio, speed);
-                            &resampled
-                        };
-                        utterance_features(&fe, samples, corpus.sample_rate_hz, &cfg.input, seed)
+                        let samples = corpus.audio_at_speed(i, speed);
+                        utterance_features(&fe, &samples, corpus.sample_rate_hz, &cfg.input, seed)
                     })
                     .collect();
                 normalise_all(&mut other);

@@ -23,6 +23,17 @@ pub struct Corpus {
 }
 
 impl Corpus {
+    /// Item `i`'s samples played `speed` times faster (test-time speed
+    /// averaging); borrowed as they are at speed 1.
+    pub fn audio_at_speed(&self, i: usize, speed: f32) -> std::borrow::Cow<'_, [f32]> {
+        let audio = &self.audio[i];
+        if speed == 1.0 {
+            std::borrow::Cow::Borrowed(audio.as_slice())
+        } else {
+            std::borrow::Cow::Owned(crate::data::augment::wave::speed_perturb(audio, speed))
+        }
+    }
+
     /// Scans `root` with `labels`, then decodes (and resamples to
     /// `sample_rate_hz`) every file in parallel.
     ///
