@@ -34,10 +34,10 @@ trim_silence = true
 [classifier]
 hidden = [32]
 [train]
-epochs = 4
+epochs = 16
 batch_size = 256
 lr = 3e-3
-patience = 4
+patience = 0
 "#;
 
 /// Kill moments, as fractions of the reference run's wall time.
