@@ -288,3 +288,32 @@ fn nan_values_render_as_na() {
     assert!(back.configs[0].runs[0].accuracy.is_nan());
     assert!(back.ablation[1].delta.is_nan());
 }
+
+#[test]
+fn twins_section_shows_each_pair_with_its_finding() {
+    let report = synthetic_report(SEED);
+    assert!(report.twins.len() >= 3, "the synthetic report has twin rows");
+    let page = html::render(&report);
+    let twins = section(&page, "twins");
+    // One forest-plot marker and one table row per pair, one finding each.
+    assert_eq!(twins.matches("<circle").count(), report.twins.len());
+    assert_eq!(twins.matches("<li>").count(), report.twins.len());
+    assert_eq!(twins.matches("<tr>").count(), 1 + report.twins.len());
+    for t in &report.twins {
+        let verdict = speechfront::report::twins::verdict(t);
+        let expected = if t.ci_low > 0.0 {
+            "learned better"
+        } else if t.ci_high < 0.0 {
+            "learned worse"
+        } else {
+            "within noise"
+        };
+        assert_eq!(verdict, expected, "{t:?}");
+        assert!(twins.contains(&format!("<code>{}</code>", t.learned.replace('&', "&amp;"))));
+    }
+    assert!(twins.contains(&speechfront::report::twins::overall(&report.twins)));
+    let md = markdown::render(&report);
+    for t in &report.twins {
+        assert!(md.contains(&speechfront::report::twins::finding(t)));
+    }
+}

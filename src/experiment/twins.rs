@@ -25,7 +25,33 @@ use std::collections::BTreeMap;
 use rand::RngExt;
 
 use super::config::ExperimentConfig;
+use crate::frontend::learned::StageConfig;
 use crate::report::TwinRow;
+
+/// The learned stages of `cfg` in processing order, each with its kind
+/// and start, e.g. `mel (matrix, classic init)`.
+pub fn learned_stages(cfg: &ExperimentConfig) -> Vec<String> {
+    fn name<K: serde::Serialize>(stage: &str, c: &Option<StageConfig<K>>) -> Option<String> {
+        let c = c.as_ref().filter(|c| c.learn)?;
+        let word = |v: serde_json::Value| v.as_str().map(str::to_string).unwrap_or_default();
+        let kind = word(serde_json::to_value(&c.kind).unwrap_or_default());
+        let init = word(serde_json::to_value(c.init).unwrap_or_default());
+        Some(format!("{stage} ({kind}, {init} init)"))
+    }
+    let Ok(l) = cfg.learn() else {
+        return Vec::new();
+    };
+    [
+        name("pre-emphasis", &l.preemph),
+        name("spectrum", &l.spectrum),
+        name("mel", &l.mel),
+        name("compression", &l.compress),
+        name("DCT", &l.dct),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
 
 /// The configuration without what a twin may differ in: name,
 /// description, `[frontend.learn]`.
@@ -58,7 +84,13 @@ pub fn paired_bootstrap(d: &[f64], resamples: usize, seed: u64) -> (f64, f64, f6
 }
 
 /// The twin row of `learned` against `twin` from their decisions.
-pub fn twin_row(learned: &str, twin: &str, a: &Decisions, b: &Decisions) -> Option<TwinRow> {
+pub fn twin_row(
+    learned: &str,
+    twin: &str,
+    stages: Vec<String>,
+    a: &Decisions,
+    b: &Decisions,
+) -> Option<TwinRow> {
     let pairs: Vec<(bool, bool)> = a
         .iter()
         .filter_map(|(k, &x)| b.get(k).map(|&y| (x, y)))
@@ -75,6 +107,7 @@ pub fn twin_row(learned: &str, twin: &str, a: &Decisions, b: &Decisions) -> Opti
     Some(TwinRow {
         learned: learned.to_string(),
         twin: twin.to_string(),
+        stages,
         pairs: pairs.len(),
         learned_accuracy: pairs.iter().filter(|p| p.0).count() as f64 / n,
         twin_accuracy: pairs.iter().filter(|p| p.1).count() as f64 / n,
@@ -97,7 +130,9 @@ pub fn twin_rows(cfgs: &[&ExperimentConfig], decisions: &[Decisions]) -> Vec<Twi
         }
         let twin = (0..cfgs.len()).find(|&j| !cfgs[j].has_learned_stage() && keys[j] == keys[i]);
         if let Some(j) = twin {
-            if let Some(r) = twin_row(&c.name, &cfgs[j].name, &decisions[i], &decisions[j]) {
+            let stages = learned_stages(c);
+            if let Some(r) = twin_row(&c.name, &cfgs[j].name, stages, &decisions[i], &decisions[j])
+            {
                 rows.push(r);
             }
         }
@@ -145,6 +180,35 @@ mod tests {
             r.ci_low > 0.0 && r.ci_high <= 0.2 && !r.within_noise(),
             "{r:?}"
         );
+    }
+
+    #[test]
+    fn every_learned_twin_in_models_has_its_hand_crafted_twin() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("models");
+        let paths = crate::experiment::config::config_paths(&[root.clone(), root.join("twins")])
+            .unwrap();
+        let cfgs: Vec<ExperimentConfig> = paths
+            .iter()
+            .map(|p| ExperimentConfig::load(p).unwrap())
+            .collect();
+        let hand: Vec<String> = cfgs
+            .iter()
+            .filter(|c| !c.has_learned_stage())
+            .map(twin_key)
+            .collect();
+        let mut paired = 0;
+        for (c, p) in cfgs.iter().zip(&paths) {
+            if c.has_learned_stage() && p.parent().is_some_and(|d| d.ends_with("twins")) {
+                assert!(
+                    hand.contains(&twin_key(c)),
+                    "{} has no hand-crafted twin in models/ or models/twins/",
+                    p.display()
+                );
+                assert!(!learned_stages(c).is_empty());
+                paired += 1;
+            }
+        }
+        assert!(paired >= 7, "{paired} twins");
     }
 
     #[test]

@@ -59,6 +59,7 @@ pub fn render(report: &Report) -> String {
     let sections: Vec<(&str, &str, String)> = vec![
         ("summary", "Summary", summary(report)),
         ("speakers", "Per speaker", speakers(report)),
+        ("twins", "Learned stages against their twins", twins(report)),
         ("ablation", "Ablation", ablation(report)),
         ("curves", "Learning curves", curves(report)),
         ("confusion", "Confusion matrices", confusions(report)),
@@ -263,6 +264,80 @@ fn speakers(r: &Report) -> String {
         "Accuracy on each speaker's test utterances, mean ± std over runs.",
         &test_speaker_table(r),
     ));
+    out
+}
+
+/// `text` escaped, with each `` `name` `` span as `<code>name</code>`.
+fn code_spans(text: &str) -> String {
+    text.split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{}</code>", escape(part))
+            } else {
+                escape(part)
+            }
+        })
+        .collect()
+}
+
+fn twins(r: &Report) -> String {
+    if r.twins.is_empty() {
+        return String::new();
+    }
+    let mut out = format!(
+        "<p class=\"note\">Each learned configuration beside the hand-crafted configuration that \
+         differs from it only in <code>[frontend.learn]</code>, decided on the same test \
+         utterances, folds and seeds. Δ: accuracy difference (learned − twin) with its 95 % \
+         paired-bootstrap interval (2000 resamples of the paired decisions); within noise when \
+         the interval holds 0.</p>\n<p>{}</p>\n",
+        escape(&super::twins::overall(&r.twins))
+    );
+    out.push_str(&format!(
+        "<figure class=\"card\">{}</figure>\n",
+        super::twins::forest(&r.twins)
+    ));
+    let body: Vec<Vec<String>> = r
+        .twins
+        .iter()
+        .map(|t| {
+            vec![
+                td_class("name", &t.learned),
+                td(&t.twin),
+                td(&t.stages.join("; ")),
+                td(&t.pairs.to_string()),
+                td(&pct(t.learned_accuracy)),
+                td(&pct(t.twin_accuracy)),
+                td(&format!(
+                    "{} [{:+.2}, {:+.2}]",
+                    delta_pp(t.difference),
+                    100.0 * t.ci_low,
+                    100.0 * t.ci_high
+                )),
+                td(&format!("{} / {}", t.learned_only, t.twin_only)),
+                td(super::twins::verdict(t)),
+            ]
+        })
+        .collect();
+    out.push_str(&table(
+        &heads(&[
+            "Learned",
+            "Twin",
+            "Learned stages",
+            "Pairs",
+            "Learned acc.",
+            "Twin acc.",
+            "Δ [95 % CI] (pp)",
+            "Only learned / only twin right",
+            "Finding",
+        ]),
+        &body,
+    ));
+    out.push_str("<ul class=\"note\">\n");
+    for t in &r.twins {
+        let _ = writeln!(out, "<li>{}</li>", code_spans(&super::twins::finding(t)));
+    }
+    out.push_str("</ul>\n");
     out
 }
 

@@ -209,6 +209,8 @@ fn twins(out: &mut String, r: &Report) {
          difference (learned - twin) with its 95 % paired-bootstrap interval (2000 \
          resamples of the paired decisions); \"within noise\" when the interval holds 0.\n\n",
     );
+    out.push_str(&super::twins::overall(&r.twins));
+    out.push_str("\n\n");
     let body: Vec<Vec<String>> = r
         .twins
         .iter()
@@ -216,6 +218,7 @@ fn twins(out: &mut String, r: &Report) {
             vec![
                 inline(&t.learned),
                 inline(&t.twin),
+                t.stages.join("; "),
                 t.pairs.to_string(),
                 pct(t.learned_accuracy),
                 pct(t.twin_accuracy),
@@ -226,13 +229,7 @@ fn twins(out: &mut String, r: &Report) {
                     100.0 * t.ci_high
                 ),
                 format!("{} / {}", t.learned_only, t.twin_only),
-                if t.within_noise() {
-                    "within noise".into()
-                } else if t.difference > 0.0 {
-                    "learned better".into()
-                } else {
-                    "learned worse".into()
-                },
+                super::twins::verdict(t).to_string(),
             ]
         })
         .collect();
@@ -241,6 +238,7 @@ fn twins(out: &mut String, r: &Report) {
         &[
             "Learned",
             "Twin",
+            "Learned stages",
             "Pairs",
             "Learned acc.",
             "Twin acc.",
@@ -250,6 +248,12 @@ fn twins(out: &mut String, r: &Report) {
         ],
         &body,
     );
+    for t in &r.twins {
+        out.push_str("- ");
+        out.push_str(&super::twins::finding(t));
+        out.push('\n');
+    }
+    out.push('\n');
 }
 
 fn ablation(out: &mut String, r: &Report) {

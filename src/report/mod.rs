@@ -47,6 +47,7 @@ pub mod scale;
 pub mod summary;
 pub mod svg;
 pub mod synthetic;
+pub mod twins;
 
 use std::fs;
 use std::io::Write;

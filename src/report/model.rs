@@ -73,6 +73,10 @@ pub struct TwinRow {
     pub learned: String,
     /// Its hand-crafted twin.
     pub twin: String,
+    /// The learned stages, in processing order, e.g. `mel (matrix, classic
+    /// init)`: what the row measures.
+    #[serde(default)]
+    pub stages: Vec<String>,
     /// Paired test decisions: (fold, seed, utterance) present in both.
     pub pairs: usize,
     /// Accuracy of the learned configuration over the pairs.
